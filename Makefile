@@ -1,0 +1,30 @@
+# Two commands for a fresh machine: `make run` (the main job, offline) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+ITERATIONS ?= 30
+SEED ?= 0
+
+.PHONY: run test bench clean
+
+$(BIN)/adrs: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test-deps: $(BIN)/adrs
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+run: $(BIN)/adrs
+	$(BIN)/adrs run txn_scheduling --iterations $(ITERATIONS) --seed $(SEED) --width 2
+
+test: $(VENV)/.test-deps
+	$(BIN)/pytest -q
+
+bench: $(BIN)/adrs
+	$(BIN)/python bench/bench_evaluators.py
+
+clean:
+	rm -rf $(VENV) runs

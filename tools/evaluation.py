@@ -1,0 +1,283 @@
+"""The evaluation tool: score one candidate program with the problem's evaluator, in the sandbox.
+
+The evaluator (trusted) is imported only inside the sandboxed worker; this side writes the
+candidate to a scratch folder, runs the worker and turns whatever came back into an
+`EvaluationResult`. Nothing the candidate or the evaluator does makes `evaluate` raise.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import shutil
+import stat
+import sys
+import tempfile
+from enum import Enum
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from tools.problem import Problem
+from tools.sandbox import SandboxLimits, SandboxOutcome, run_sandboxed
+
+log = logging.getLogger(__name__)
+
+WORKER_PATH = Path(__file__).with_name("_worker.py")
+PROGRAM_NAME = "program.py"
+NOTES_KEY = "evaluation_notes"
+CRASH_TEXT_CHARS = 4000
+RESERVED_KEYS = frozenset({"combined_score", "per_workload", "artifacts", "timings", "error"})
+FUNCTIONS = {"train": "evaluate", "heldout": "evaluate_heldout"}
+# Hints for the signals that the sandbox's limits produce.
+SIGNAL_HINTS = {
+    "SIGKILL": "killed, likely for memory or the hard CPU limit",
+    "SIGSEGV": "segmentation fault",
+    "SIGXCPU": "CPU time limit exceeded",
+    "SIGXFSZ": "file size limit exceeded",
+    "SIGABRT": "aborted",
+}
+
+
+class EvaluationStatus(str, Enum):
+    OK = "ok"
+    INVALID = "invalid"
+    TIMEOUT = "timeout"
+    CRASH = "crash"
+
+
+class EvaluationResult(BaseModel):
+    """What one evaluation of a candidate found; only OK results carry a score."""
+
+    model_config = ConfigDict(frozen=True)
+    status: EvaluationStatus
+    combined_score: float = Field(0.0, description="Higher is better; 0.0 unless status is ok.")
+    metrics: dict[str, float] = Field(default_factory=dict, description="Other numeric results.")
+    per_workload: dict[str, float] = Field(default_factory=dict,
+                                           description="Combined score per workload.")
+    artifacts: dict[str, str] = Field(default_factory=dict, description="Text feedback.")
+    timings: dict[str, float] = Field(default_factory=dict,
+                                      description="Wall times the evaluator reported, seconds.")
+    error: str | None = Field(None, description="Why the status is not ok.")
+    duration_seconds: float = Field(0.0, description="Wall time of the sandboxed run.")
+
+    @model_validator(mode="after")
+    def _score_only_when_ok(self) -> "EvaluationResult":
+        if self.status is not EvaluationStatus.OK and self.combined_score != 0.0:
+            raise ValueError("combined_score must be 0.0 unless status is ok")
+        if not math.isfinite(self.combined_score):
+            raise ValueError("combined_score must be finite")
+        return self
+
+    @property
+    def ok(self) -> bool:
+        return self.status is EvaluationStatus.OK
+
+    def summary_line(self) -> str:
+        """One line for logs and prompts: "ok score=0.4132", "timeout after 60 s", "crash: ..."."""
+        if self.ok:
+            return f"ok score={self.combined_score:.4f}"
+        reason = " ".join((self.error or "no reason given").split())
+        if len(reason) > 200:
+            reason = reason[:197] + "..."
+        if self.status is EvaluationStatus.TIMEOUT:
+            return f"timeout {reason.removeprefix('timed out ')}"
+        return f"{self.status.value}: {reason}"
+
+
+class EvaluationTool:
+    """Scores candidate programs of one problem; safe to call from several threads at once."""
+
+    def __init__(self, problem: Problem, *, scratch_root: Path | None = None,
+                 limits: SandboxLimits | None = None) -> None:
+        self._problem = problem
+        self._scratch_root = Path(scratch_root) if scratch_root is not None else None
+        self._limits = limits or SandboxLimits(
+            timeout_seconds=problem.spec.limits.timeout_seconds,
+            memory_mb=problem.spec.limits.memory_mb)
+
+    @property
+    def limits(self) -> SandboxLimits:
+        return self._limits
+
+    def evaluate(self, program_source: str, *, split: Literal["train", "heldout"] = "train",
+                 workloads: list[str] | None = None) -> EvaluationResult:
+        """Score `program_source` on the training (or held-out) workloads, or a named subset."""
+        if split not in FUNCTIONS:
+            raise ValueError(f"split must be 'train' or 'heldout', got {split!r}")
+        if workloads is not None and split != "train":
+            raise ValueError("workloads selects training workloads; it cannot be used with 'heldout'")
+        function = FUNCTIONS[split]
+        kwargs = {} if workloads is None else {"workloads": [str(name) for name in workloads]}
+        if self._scratch_root is not None:
+            self._scratch_root.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix="adrs-eval-", dir=self._scratch_root))
+        try:
+            program = scratch / PROGRAM_NAME
+            # surrogatepass: odd text reaches the evaluator (which reports it) rather than raising here
+            program.write_text(program_source, encoding="utf-8", errors="surrogatepass")
+            argv = worker_argv(self._problem.evaluator_path, function, program, kwargs)
+            outcome = run_sandboxed(argv, cwd=scratch, limits=self._limits)
+        finally:
+            _remove_tree(scratch)
+        return interpret(outcome, function=function, timeout_seconds=self._limits.timeout_seconds)
+
+
+def worker_argv(evaluator: Path, function: str, program: Path, kwargs: dict) -> list[str]:
+    # Not -I: it would ignore PYTHONHASHSEED from the sandbox's (already clean) environment and
+    # make set orders differ between runs; -s -P keep user site-packages and the cwd off sys.path.
+    return [sys.executable, "-s", "-P", str(WORKER_PATH), str(evaluator), function, str(program),
+            json.dumps(kwargs)]
+
+
+def interpret(outcome: SandboxOutcome, *, function: str, timeout_seconds: float) -> EvaluationResult:
+    """Map a sandbox outcome carrying the worker's report to an EvaluationResult (pure)."""
+    duration = outcome.duration_seconds
+    if outcome.status == "timeout":
+        return _failed(EvaluationStatus.TIMEOUT, f"timed out after {timeout_seconds:g} s",
+                       duration, outcome)
+    if outcome.status == "signalled":
+        name = outcome.signal_name or "an unknown signal"
+        hint = SIGNAL_HINTS.get(name)
+        message = f"killed by {name}" + (f" ({hint})" if hint else "")
+        return _failed(EvaluationStatus.CRASH, message, duration, outcome)
+    report = outcome.result
+    if report is None:
+        return _failed(EvaluationStatus.CRASH, _no_result_reason(outcome), duration, outcome)
+    if report.get("missing_function"):
+        return _failed(EvaluationStatus.INVALID, f"problem has no {report['missing_function']}",
+                       duration, outcome)
+    if not report.get("ok"):
+        error = str(report.get("error") or "unknown error")
+        where = ("evaluator.py raised at import" if report.get("phase") == "import"
+                 else f"{function} raised")
+        return _failed(EvaluationStatus.CRASH, f"{where}: {error}", duration, outcome,
+                       traceback=str(report.get("traceback") or ""))
+    return parse_value(report.get("value"), function=function, duration=duration)
+
+
+def parse_value(value: object, *, function: str, duration: float) -> EvaluationResult:
+    """Validate the evaluator's returned dict (as JSON-safe data) into a result."""
+    if not isinstance(value, dict):
+        return EvaluationResult(status=EvaluationStatus.INVALID, duration_seconds=duration,
+                                error=f"{function} returned {_type_name(value)}, not a dict")
+    notes: list[str] = []
+    per_workload = _numeric_map(value.get("per_workload"), "per_workload", notes)
+    timings = _numeric_map(value.get("timings"), "timings", notes)
+    artifacts = _text_map(value.get("artifacts"), notes)
+    metrics: dict[str, float] = {}
+    bad_metrics: list[str] = []
+    for key, item in value.items():
+        if key in RESERVED_KEYS:
+            continue
+        number = _as_number(item)
+        if number is None:
+            bad_metrics.append(f"{key}={_short(item)}")
+        else:
+            metrics[key] = number
+    if notes:
+        artifacts[NOTES_KEY] = "; ".join(notes)
+    common = dict(metrics=metrics, per_workload=per_workload, artifacts=artifacts, timings=timings,
+                  duration_seconds=duration)
+    if value.get("error") not in (None, ""):
+        return EvaluationResult(status=EvaluationStatus.INVALID, error=str(value["error"]), **common)
+    if "combined_score" not in value:
+        return EvaluationResult(status=EvaluationStatus.INVALID,
+                                error=f"{function} returned no combined_score", **common)
+    score = _as_number(value["combined_score"], allow_bool=False)
+    if score is None:
+        return EvaluationResult(
+            status=EvaluationStatus.INVALID, **common,
+            error=f"combined_score is not a finite number: {_short(value['combined_score'])}")
+    if bad_metrics:
+        return EvaluationResult(status=EvaluationStatus.INVALID, **common,
+                                error=f"non-numeric metrics: {', '.join(bad_metrics)}")
+    return EvaluationResult(status=EvaluationStatus.OK, combined_score=score, **common)
+
+
+def _as_number(item: object, *, allow_bool: bool = True) -> float | None:
+    """A finite float, or None. Non-finite numbers arrive from the worker as "nan"/"inf" text."""
+    if isinstance(item, bool):
+        return float(item) if allow_bool else None
+    if isinstance(item, (int, float)) and math.isfinite(item):
+        return float(item)
+    return None
+
+
+def _numeric_map(raw: object, label: str, notes: list[str]) -> dict[str, float]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        notes.append(f"{label} dropped: {_type_name(raw)}, not a dict")
+        return {}
+    kept: dict[str, float] = {}
+    for key, item in raw.items():
+        number = _as_number(item, allow_bool=False)
+        if number is None:
+            notes.append(f"{label}[{key!r}] dropped: {_short(item)} is not a finite number")
+        else:
+            kept[str(key)] = number
+    return kept
+
+
+def _text_map(raw: object, notes: list[str]) -> dict[str, str]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        notes.append(f"artifacts dropped: {_type_name(raw)}, not a dict")
+        return {}
+    kept: dict[str, str] = {}
+    for key, item in raw.items():
+        if isinstance(item, str):
+            kept[str(key)] = item
+        else:
+            notes.append(f"artifacts[{key!r}] dropped: {_type_name(item)}, not text")
+    return kept
+
+
+def _failed(status: EvaluationStatus, error: str, duration: float, outcome: SandboxOutcome,
+            traceback: str = "") -> EvaluationResult:
+    """A result without a score; the stderr tail and traceback go to artifacts for the planner."""
+    artifacts: dict[str, str] = {}
+    if traceback:
+        artifacts["traceback"] = traceback
+    if outcome.stderr_tail.strip():
+        artifacts["stderr_tail"] = outcome.stderr_tail[-CRASH_TEXT_CHARS:]
+    return EvaluationResult(status=status, error=error, artifacts=artifacts,
+                            duration_seconds=duration)
+
+
+def _no_result_reason(outcome: SandboxOutcome) -> str:
+    if outcome.result_error:
+        return f"evaluation wrote a bad result: {outcome.result_error}"
+    lines = [line.strip() for line in outcome.stderr_tail.splitlines() if line.strip()]
+    if lines:
+        return lines[-1][:CRASH_TEXT_CHARS]
+    return f"evaluation exited with code {outcome.returncode} and wrote no result"
+
+
+def _type_name(value: object) -> str:
+    return {dict: "an object", list: "a list", str: "a string", type(None): "None",
+            bool: "a bool", int: "an int", float: "a float"}.get(type(value), type(value).__name__)
+
+
+def _short(value: object) -> str:
+    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _remove_tree(path: Path) -> None:
+    """Delete a scratch folder, even one whose folders the candidate made unreadable."""
+    try:
+        os.chmod(path, stat.S_IRWXU)
+        for root, dirs, _files in os.walk(path):  # top-down: fix a folder before entering it
+            for name in dirs:
+                folder = os.path.join(root, name)
+                if not os.path.islink(folder):
+                    os.chmod(folder, stat.S_IRWXU)
+        shutil.rmtree(path)
+    except OSError as exc:
+        log.warning("could not remove scratch folder %s: %s", path, exc)

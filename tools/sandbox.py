@@ -1,0 +1,268 @@
+"""Run one command in a contained child process: resource limits, a clean environment, its own
+process group (killed whole at the end), bounded output and a JSON result channel.
+
+Containment here is rlimits + a process group; it stops runaway code, not a determined attacker.
+A later namespace jail (bubblewrap) only has to change `build_command`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Literal, Sequence
+
+RESULT_FD_ENV = "ADRS_RESULT_FD"
+MAX_RESULT_BYTES = 16 << 20
+_MIB = 1 << 20
+_POLL_MS = 50
+
+# Runs before the real command (python -I -S -c): sets the rlimits, then execs argv. A launcher
+# instead of subprocess's preexec_fn, because preexec_fn may deadlock when the parent has threads
+# (evaluations are started from several threads at once).
+_LAUNCHER = """\
+import json, os, resource, sys
+for name, soft, hard in json.loads(sys.argv[1]):
+    kind = getattr(resource, name)
+    ceiling = resource.getrlimit(kind)[1]
+    if ceiling != resource.RLIM_INFINITY:
+        soft, hard = min(soft, ceiling), min(hard, ceiling)
+    resource.setrlimit(kind, (soft, hard))
+try:
+    os.execvp(sys.argv[2], sys.argv[2:])
+except OSError as exc:
+    sys.stderr.write(f"sandbox: cannot run {sys.argv[2]!r}: {exc}\\n")
+    sys.exit(127)
+"""
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    """What one sandboxed run may use before it is stopped."""
+
+    timeout_seconds: float           # wall clock; then the whole process group is SIGKILLed
+    memory_mb: int                   # RLIMIT_AS
+    cpu_seconds: int | None = None   # RLIMIT_CPU (default: ceil(timeout)+1)
+    max_output_bytes: int = 1 << 20  # tail of stdout/stderr kept, each
+    max_file_mb: int = 64            # RLIMIT_FSIZE (also bounds the captured output files)
+    max_open_files: int = 256        # RLIMIT_NOFILE
+
+    def __post_init__(self) -> None:
+        if not self.timeout_seconds > 0:
+            raise ValueError(f"timeout_seconds must be > 0, got {self.timeout_seconds}")
+        for name in ("memory_mb", "max_output_bytes", "max_file_mb", "max_open_files"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if self.cpu_seconds is not None and self.cpu_seconds <= 0:
+            raise ValueError(f"cpu_seconds must be > 0, got {self.cpu_seconds}")
+
+    @property
+    def effective_cpu_seconds(self) -> int:
+        if self.cpu_seconds is not None:
+            return self.cpu_seconds
+        return math.ceil(self.timeout_seconds) + 1
+
+
+@dataclass(frozen=True)
+class SandboxOutcome:
+    """How a sandboxed run ended and what it left behind."""
+
+    status: Literal["exited", "timeout", "signalled"]
+    returncode: int | None           # set when status == "exited"
+    signal_name: str | None          # the killing signal when "signalled" or "timeout"
+    stdout_tail: str
+    stderr_tail: str
+    duration_seconds: float
+    result: dict | None              # JSON object the child wrote on the result channel, if any
+    result_error: str | None = None  # why bytes on the result channel gave no `result`
+
+
+def rlimits(limits: SandboxLimits) -> list[tuple[str, int, int]]:
+    """(resource name, soft, hard) triples the launcher applies."""
+    cpu = limits.effective_cpu_seconds
+    return [
+        ("RLIMIT_AS", limits.memory_mb * _MIB, limits.memory_mb * _MIB),
+        # Soft limit sends SIGXCPU; the hard one a second later is a SIGKILL backstop.
+        ("RLIMIT_CPU", cpu, cpu + 1),
+        ("RLIMIT_FSIZE", limits.max_file_mb * _MIB, limits.max_file_mb * _MIB),
+        ("RLIMIT_NOFILE", limits.max_open_files, limits.max_open_files),
+        ("RLIMIT_CORE", 0, 0),  # a segfault must not litter the scratch dir with a core file
+    ]
+
+
+def build_command(argv: Sequence[str], limits: SandboxLimits) -> list[str]:
+    """The argv actually executed; the one place to add a namespace jail later."""
+    return [sys.executable, "-I", "-S", "-c", _LAUNCHER, json.dumps(rlimits(limits)), *argv]
+
+
+def clean_env(cwd: Path, extra: dict[str, str] | None) -> dict[str, str]:
+    """A fresh environment: nothing of the parent's (no API keys) except what is listed here."""
+    env = {
+        # The running interpreter's folder first, so `python` in the child is this venv's.
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "HOME": str(cwd),
+        "TMPDIR": str(cwd),
+    }
+    env.update(extra or {})
+    return env
+
+
+def run_sandboxed(argv: list[str], *, cwd: Path, limits: SandboxLimits,
+                  env: dict[str, str] | None = None) -> SandboxOutcome:
+    """Run argv under `limits` in cwd and wait for it; raises only for the caller's own mistakes
+    (empty argv, missing cwd) or OS failures, never for what the child does."""
+    if not argv:
+        raise ValueError("run_sandboxed needs a non-empty argv")
+    cwd = Path(cwd).resolve()
+    if not cwd.is_dir():
+        raise ValueError(f"sandbox cwd is not a directory: {cwd}")
+    read_fd, write_fd = os.pipe()
+    reader = _ChannelReader(read_fd, MAX_RESULT_BYTES)
+    try:
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            child_env = clean_env(cwd, env)
+            child_env[RESULT_FD_ENV] = str(write_fd)
+            start = time.monotonic()
+            try:
+                proc = subprocess.Popen(
+                    build_command(argv, limits), cwd=cwd, env=child_env, stdin=subprocess.DEVNULL,
+                    stdout=out, stderr=err, pass_fds=(write_fd,), start_new_session=True)
+            finally:
+                os.close(write_fd)  # the parent keeps no writer, so EOF comes when the child is gone
+            reader.start()
+            exited = _wait_for_exit(proc.pid, limits.timeout_seconds)
+            # The leader is still an unreaped zombie here, so its pgid cannot have been reused.
+            _kill_group(proc.pid)
+            returncode = proc.wait()
+            duration = time.monotonic() - start
+            reader.finish()
+            stdout_tail = _tail(out, limits.max_output_bytes)
+            stderr_tail = _tail(err, limits.max_output_bytes)
+    finally:
+        if reader.is_alive():  # only when something above raised: do not leave it polling
+            reader.finish()
+        os.close(read_fd)
+    result, result_error = _decode_result(reader.data, reader.overflowed)
+    if not exited:
+        status, code, sig = "timeout", None, "SIGKILL"
+    elif returncode < 0:
+        status, code, sig = "signalled", None, _signal_name(-returncode)
+    else:
+        status, code, sig = "exited", returncode, None
+    return SandboxOutcome(status=status, returncode=code, signal_name=sig,
+                          stdout_tail=stdout_tail, stderr_tail=stderr_tail,
+                          duration_seconds=duration, result=result, result_error=result_error)
+
+
+def _wait_for_exit(pid: int, timeout: float) -> bool:
+    """True once the child has exited (left as a zombie, not reaped), False at the timeout."""
+    if hasattr(os, "pidfd_open"):
+        pidfd = os.pidfd_open(pid)
+        try:
+            poller = select.poll()
+            poller.register(pidfd, select.POLLIN)
+            return bool(poller.poll(math.ceil(timeout * 1000)))
+        finally:
+            os.close(pidfd)
+    # Without pidfds (old kernels, other systems): poll without reaping.
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        if info is not None:
+            return True
+        time.sleep(_POLL_MS / 1000)
+    return False
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass  # expected: the group is already empty
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _tail(stream: IO[bytes], limit: int) -> str:
+    size = stream.seek(0, os.SEEK_END)
+    stream.seek(max(0, size - limit))
+    return stream.read(limit).decode("utf-8", errors="replace")
+
+
+def _decode_result(data: bytes, overflowed: bool) -> tuple[dict | None, str | None]:
+    if overflowed:
+        return None, f"result larger than {MAX_RESULT_BYTES // _MIB} MiB was discarded"
+    if not data.strip():
+        return None, None
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return None, f"result is not valid JSON: {exc}"
+    if not isinstance(value, dict):
+        return None, f"result is a JSON {type(value).__name__}, not an object"
+    return value, None
+
+
+class _ChannelReader(threading.Thread):
+    """Drains the result pipe while the child runs, so a big result never blocks the child.
+
+    Stops at EOF, or once told to finish and nothing more is ready (a writer that escaped the
+    process group must not keep it alive). Bytes past the limit are read and dropped.
+    """
+
+    def __init__(self, fd: int, limit: int) -> None:
+        super().__init__(name="sandbox-result-reader", daemon=True)
+        self._fd = fd
+        self._limit = limit
+        self._stop_asked = threading.Event()
+        self._buffer = bytearray()
+        self._error: BaseException | None = None
+        self.overflowed = False
+
+    @property
+    def data(self) -> bytes:
+        return bytes(self._buffer)
+
+    def run(self) -> None:
+        try:
+            poller = select.poll()
+            poller.register(self._fd, select.POLLIN)
+            while True:
+                if not poller.poll(_POLL_MS):
+                    if self._stop_asked.is_set():
+                        return
+                    continue
+                chunk = os.read(self._fd, 1 << 16)
+                if not chunk:
+                    return
+                if len(self._buffer) + len(chunk) > self._limit:
+                    self.overflowed = True
+                    self._buffer.clear()
+                elif not self.overflowed:
+                    self._buffer.extend(chunk)
+        except BaseException as exc:  # handed to finish(), which re-raises it in the caller
+            self._error = exc
+
+    def finish(self) -> None:
+        self._stop_asked.set()
+        self.join()
+        if self._error is not None:
+            raise RuntimeError(f"reading the result channel failed: {self._error}") from self._error
