@@ -1,0 +1,25 @@
+"""The run context handed to every node: settings and collaborators, never global state."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from agents.roles import Team
+from graph.settings import RunSettings
+from tools.evaluation import EvaluationTool
+from tools.problem import Problem
+from workspace.repository import RunRepository
+
+
+@dataclass(frozen=True)
+class RunContext:
+    settings: RunSettings
+    problem: Problem
+    repository: RunRepository
+    tool: EvaluationTool
+    team: Team
+    deadline: float | None = None  # time.monotonic() value after which the run stops
+
+    def out_of_time(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline

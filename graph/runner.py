@@ -1,0 +1,181 @@
+"""Create, run and resume a run: the run directory, its lock and its checkpointer.
+
+A run directory is a git repository (the workspace) plus `.adrs/`, which git ignores:
+settings.json, checkpoints.sqlite (LangGraph's SQLite checkpointer), a snapshot of the problem
+folder that evaluations use, and a lock file so two processes never drive one run.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from langgraph.checkpoint.sqlite import SqliteSaver
+
+from agents.offline import offline_team
+from agents.roles import Team
+from graph.builder import build_graph
+from graph.context import RunContext
+from graph.settings import RunSettings, SettingsError
+from graph.state import RunInput
+from tools.evaluation import EvaluationTool
+from tools.problem import Problem
+from workspace.messages import CandidateMessage
+from workspace.repository import RunRepository, WorkspaceError
+
+THREAD = {"thread_id": "run"}  # one run per checkpoint database
+
+
+class RunError(RuntimeError):
+    """A run that cannot be created, opened or continued; the message is one line."""
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    root: Path
+
+    @property
+    def meta(self) -> Path:
+        return self.root / ".adrs"
+
+    @property
+    def settings(self) -> Path:
+        return self.meta / "settings.json"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.meta / "checkpoints.sqlite"
+
+    @property
+    def problem(self) -> Path:
+        return self.meta / "problem"
+
+    @property
+    def lock(self) -> Path:
+        return self.meta / "lock"
+
+
+def build_team(settings: RunSettings) -> Team:
+    if settings.brain == "offline":
+        return offline_team()
+    raise SettingsError(f"unknown brain {settings.brain!r}")
+
+
+def create_run(problem: Problem, settings: RunSettings, run_dir: Path) -> RunPaths:
+    """Score the baseline, then lay out the run: root commit, baseline commit, settings.
+
+    The baseline is scored first so that a broken problem fails before anything is written.
+    """
+    paths = RunPaths(run_dir.resolve())
+    if paths.root.exists() and any(paths.root.iterdir()):
+        raise RunError(f"run directory {run_dir} already exists and is not empty; "
+                       f"use `adrs resume {run_dir}` or pick another --run-dir")
+    baseline = EvaluationTool(problem).evaluate(problem.initial_source)
+    if not baseline.ok:
+        raise RunError(f"the baseline of problem {problem.name} does not evaluate: "
+                       f"{baseline.summary_line()}")
+    repo = RunRepository.create(paths.root, problem.root, problem.name)
+    paths.meta.mkdir()
+    with open(paths.root / ".git" / "info" / "exclude", "a", encoding="utf-8") as exclude:
+        exclude.write("/.adrs/\n")
+    shutil.copytree(problem.root, paths.problem,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    baseline_id = repo.commit_baseline(problem.initial_source, CandidateMessage(
+        summary=f"Baseline: {problem.spec.evolve_file} as given",
+        hypothesis="The human baseline of the problem, scored before any change.",
+        status="baseline", iteration=0, score=baseline.combined_score,
+        metrics=dict(baseline.metrics), per_workload=dict(baseline.per_workload),
+        feedback="\n".join(f"{k}: {v}" for k, v in sorted(baseline.artifacts.items())),
+        operator="baseline", model="human"))
+    repo.set_best(baseline_id)
+    settings.save(paths.settings)  # written last: its presence marks a complete layout
+    return paths
+
+
+def open_run(run_dir: Path) -> tuple[RunPaths, RunSettings, Problem, RunRepository]:
+    paths = RunPaths(Path(run_dir).resolve())
+    if not paths.root.is_dir():
+        raise RunError(f"no run at {run_dir}")
+    if not paths.settings.is_file():
+        raise RunError(f"{run_dir} is not a complete adrs run (no .adrs/settings.json)")
+    settings = RunSettings.load(paths.settings)
+    try:
+        repo = RunRepository.open(paths.root)
+    except WorkspaceError as exc:
+        raise RunError(str(exc)) from exc
+    return paths, settings, Problem.load(paths.problem), repo
+
+
+@contextmanager
+def locked(paths: RunPaths) -> Iterator[None]:
+    """Hold the run's lock, or refuse at once: two processes must never interleave one run."""
+    fd = os.open(paths.lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunError(f"run {paths.root} is in use by another adrs process") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def execute(run_dir: Path, *, on_update: Callable[[str, dict[str, Any]], None] | None = None,
+            settings_override: RunSettings | None = None) -> dict[str, Any]:
+    """Drive the run until it stops; picks up from the last checkpoint if there is one."""
+    paths, settings, problem, repo = open_run(run_dir)
+    settings = settings_override or settings
+    deadline = time.monotonic() + settings.max_minutes * 60 if settings.max_minutes else None
+    context = RunContext(settings=settings, problem=problem, repository=repo,
+                         tool=EvaluationTool(problem), team=build_team(settings),
+                         deadline=deadline)
+    with locked(paths), _checkpointer(paths) as saver:
+        graph = build_graph(saver)
+        config = {"configurable": THREAD, "recursion_limit": 10 * settings.iterations + 100}
+        snapshot = graph.get_state(config)
+        if not snapshot.values:
+            best = repo.resolve("baseline")
+            start: RunInput | None = RunInput(baseline_id=best, best_id=best,
+                                              best_score=_score_of(repo, best))
+        elif not snapshot.next:
+            return dict(snapshot.values)  # finished already
+        else:
+            start = None
+        for chunk in graph.stream(start, config, context=context, stream_mode="updates",
+                                  durability="sync"):
+            for node, update in chunk.items():
+                if on_update and isinstance(update, dict):
+                    on_update(node, update)
+        return dict(graph.get_state(config).values)
+
+
+def run_status(run_dir: Path) -> dict[str, Any]:
+    """The last checkpointed state of a run (empty if it has not started)."""
+    paths, *_ = open_run(run_dir)
+    with _checkpointer(paths) as saver:
+        return dict(build_graph(saver).get_state({"configurable": THREAD}).values)
+
+
+@contextmanager
+def _checkpointer(paths: RunPaths) -> Iterator[SqliteSaver]:
+    connection = sqlite3.connect(paths.checkpoints, check_same_thread=False)
+    try:
+        yield SqliteSaver(connection)
+    finally:
+        connection.close()
+
+
+def _score_of(repo: RunRepository, commit_id: str) -> float:
+    records = {record.id: record for record in repo.records()}
+    score = records[commit_id].score
+    if score is None:
+        raise RunError("the baseline commit has no score")
+    return score
