@@ -1,0 +1,58 @@
+"""The offline brain's planner and coder on a real run repository of the toy problem."""
+
+from __future__ import annotations
+
+from agents.evolve_block import Literal
+from agents.offline.coder import OfflineCoder
+from agents.offline.planner import OfflinePlanner, nudged_text
+from agents.roles import CodeRequest, PlanRequest
+from agents.schemas import LiteralEdit, Plan
+from tests.conftest import start_run
+from tools.problem import Problem
+from workspace.database import ProgramDatabase
+from workspace.repository import RunRepository
+
+
+def literal(text: str) -> Literal:
+    return Literal(index=0, text=text, line=1, column=0, name="X")
+
+
+def test_nudges_keep_type_sign_and_a_floor():
+    assert nudged_text(literal("10"), +1, 0.5) == "15"
+    assert nudged_text(literal("10"), +1, 0.1) == "11"
+    assert nudged_text(literal("10"), -1, 1.0) == "1"
+    assert nudged_text(literal("1"), +1, 0.1) == "2"
+    assert nudged_text(literal("0.5"), +1, 1.0) == "1.0"
+    assert nudged_text(literal("0.5"), -1, 1.0) == "0.25"
+    assert nudged_text(literal("0.0"), -1, 0.5) == "-0.5"
+
+
+def request(run_dir, iteration=1, count=3, seed=0):
+    repo = RunRepository.open(run_dir)
+    return PlanRequest(iteration=iteration, count=count,
+                       database=ProgramDatabase.from_repository(repo), repository=repo,
+                       problem=Problem.load(run_dir / ".adrs" / "problem"), seed=seed)
+
+
+def test_plans_are_seeded_distinct_and_cite_evidence(toy_dir, tmp_path):
+    start_run(toy_dir, tmp_path / "run", iterations=3, width=2, seed=5)
+    plans = OfflinePlanner().plan(request(tmp_path / "run", iteration=4, count=4))
+    again = OfflinePlanner().plan(request(tmp_path / "run", iteration=4, count=4))
+    assert plans == again
+    assert len({(p.parent_id, p.literal_edits) for p in plans}) == 4
+    for plan in plans:
+        assert "scores" in plan.hypothesis and "rank" in plan.hypothesis
+        assert plan.operator in {"perturb", "crossover"} and plan.literal_edits
+
+
+def test_the_coder_applies_the_edit_and_goes_further_when_sent_back(toy_dir):
+    source = Problem.load(toy_dir).initial_source
+    plan = Plan(parent_id="p", summary="Raise WIDTH 2 -> 3", hypothesis="h", change="c",
+                expected_effect="e", operator="perturb",
+                literal_edits=(LiteralEdit(index=0, old="2", new="3", label="WIDTH"),))
+    first = OfflineCoder().write(CodeRequest(plan, source, None, 1, 0, revision=0))
+    assert "WIDTH = 3" in first.source and first.note == "WIDTH: 2 -> 3"
+    second = OfflineCoder().write(CodeRequest(plan, source, None, 1, 0, revision=2))
+    assert "WIDTH = 5" in second.source
+    stale = plan.model_copy(update={"literal_edits": (LiteralEdit(index=0, old="9", new="3"),)})
+    assert "is not '9'" in OfflineCoder().write(CodeRequest(stale, source, None, 1, 0, 0)).error
