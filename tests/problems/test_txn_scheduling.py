@@ -1,0 +1,416 @@
+"""problems/txn_scheduling: the simulator, the validation, the child process and the baseline."""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import random
+import re
+import textwrap
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+FOLDER = Path(__file__).resolve().parents[2] / "problems" / "txn_scheduling"
+INITIAL = FOLDER / "initial.py"
+
+
+def _load(path: Path, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def ev() -> ModuleType:
+    return _load(FOLDER / "evaluator.py", "txn_evaluator")
+
+
+def _program(tmp_path: Path, body: str, name: str = "candidate.py") -> str:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(body), encoding="utf-8")
+    return str(path)
+
+
+def _with_knobs(tmp_path: Path, **knobs: int) -> str:
+    source = INITIAL.read_text(encoding="utf-8")
+    for knob, value in knobs.items():
+        source, count = re.subn(rf"^{knob} = \d+", f"{knob} = {value}", source, flags=re.M)
+        assert count == 1, knob
+    suffix = "_".join(f"{k}{v}" for k, v in knobs.items())
+    return _program(tmp_path, source, f"initial_{suffix}.py")
+
+
+def _without_timings(result: dict) -> dict:
+    return {key: value for key, value in result.items() if key != "timings"}
+
+
+R = lambda key: ("r", key)  # noqa: E731  (short names keep the hand-made batches readable)
+W = lambda key: ("w", key)  # noqa: E731
+
+
+# --------------------------------------------------------------------------- the simulator, by hand
+
+def test_read_read_overlap_is_allowed(ev):
+    batch = [[R(1), R(2)], [R(1)]]
+    assert ev.start_times(batch, [0, 1]) == [0, 0]
+    assert ev.makespan(batch, [0, 1]) == 2
+
+
+def test_write_conflict_delays_until_the_lock_is_released(ev):
+    # T0 holds key 1 exclusively over [0, 3); T1 would take it at offset 1: s + 1 >= 3.
+    batch = [[W(1), R(2), R(3)], [R(9), R(1)]]
+    assert ev.start_times(batch, [0, 1]) == [0, 2]
+    assert ev.makespan(batch, [0, 1]) == 4
+    # Reversed: T1 reads key 1 over [1, 2); T0 would write it over [s, s + 3): s >= 2.
+    assert ev.start_times(batch, [1, 0]) == [0, 2]
+    assert ev.makespan(batch, [1, 0]) == 5
+
+
+def test_no_start_before_the_previous_start(ev):
+    # B waits for A's lock (start 5); C conflicts with nobody but may not start before B.
+    batch = [[W(1)] * 5, [W(1)], [W(7)] * 3]
+    assert ev.start_times(batch, [0, 1, 2]) == [0, 5, 5]
+    assert ev.makespan(batch, [0, 1, 2]) == 8
+    assert ev.start_times(batch, [0, 2, 1]) == [0, 0, 5]
+    assert ev.makespan(batch, [0, 2, 1]) == 6
+
+
+def test_a_short_transaction_fits_before_a_late_lock(ev):
+    # T0 takes key 1 only at offset 3 ([3, 4)); T1 holds it over [0, 1); T2 fits in [1, 3).
+    batch = [[R(8), R(8), R(8), W(1)], [W(1)], [W(1), W(1)]]
+    assert ev.start_times(batch, [0, 1, 2]) == [0, 0, 1]
+    assert ev.makespan(batch, [0, 1, 2]) == 4
+
+
+def test_lock_intervals_are_half_open(ev):
+    # T0 holds key 1 over [0, 2); T1 takes it at offset 2, i.e. over [2, 3): no overlap at s = 0.
+    batch = [[W(1), R(5)], [R(6), R(6), W(1)]]
+    assert ev.start_times(batch, [0, 1]) == [0, 0]
+    assert ev.makespan(batch, [0, 1]) == 3
+
+
+def test_a_later_write_makes_the_whole_lock_exclusive(ev):
+    upgraded = [[R(1), R(2), W(1)], [R(1)]]
+    assert ev.start_times(upgraded, [0, 1]) == [0, 3]
+    assert ev.makespan(upgraded, [0, 1]) == 4
+    read_only = [[R(1), R(2), R(1)], [R(1)]]
+    assert ev.start_times(read_only, [0, 1]) == [0, 0]
+    assert ev.makespan(read_only, [0, 1]) == 3
+
+
+def _reference_starts(batch, order):
+    """Independent check: try every start in turn and compare lock intervals as sets of ticks."""
+    def locks(ops, start):
+        held = {}
+        for index, (op, key) in enumerate(ops):
+            first, writes = held.get(key, (index, False))
+            held[key] = (first, writes or op == "w")
+        return {key: (set(range(start + first, start + len(ops))), writes)
+                for key, (first, writes) in held.items()}
+
+    placed, starts, floor = [], [], 0
+    for t in order:
+        start = floor
+        while True:
+            mine = locks(batch[t], start)
+            clash = any(key in theirs and (writes or theirs[key][1]) and ticks & theirs[key][0]
+                        for theirs in placed for key, (ticks, writes) in mine.items())
+            if not clash:
+                break
+            start += 1
+        placed.append(mine)
+        starts.append(start)
+        floor = start
+    return starts
+
+
+def test_simulator_matches_a_brute_force_reference(ev):
+    rng = random.Random(7)
+    for _ in range(200):
+        batch = [[(rng.choice("rw"), rng.randrange(4)) for _ in range(rng.randint(1, 6))]
+                 for _ in range(rng.randint(1, 7))]
+        order = list(range(len(batch)))
+        rng.shuffle(order)
+        assert ev.start_times(batch, order) == _reference_starts(batch, order)
+
+
+def test_bounds_and_score(ev):
+    batch = [[W(1)] * 5, [W(1)], [W(7)] * 3]
+    assert ev.bounds(batch) == (5, 9)
+    assert ev.workload_score(batch, 9) == 0.0
+    assert ev.workload_score(batch, 5) == 1.0
+    assert ev.workload_score(batch, 6) == pytest.approx(0.75)
+    assert ev.bounds([]) == (0, 0) and ev.makespan([], []) == 0
+    assert ev.workload_score([], 0) == 1.0
+    assert ev.workload_score([[W(1)]], 1) == 1.0
+
+
+def test_every_order_lies_within_the_bounds(ev):
+    batch = ev.generate("zipf", 1)[:30]
+    lower, upper = ev.bounds(batch)
+    rng = random.Random(3)
+    for _ in range(20):
+        order = list(range(len(batch)))
+        rng.shuffle(order)
+        assert lower <= ev.makespan(batch, order) <= upper
+
+
+# --------------------------------------------------------------------------- workloads and settings
+
+def test_workloads_are_seeded_and_named(ev):
+    settings = ev.load_settings()
+    assert len(settings.train_seeds) == 6 and len(settings.heldout_seeds) == 6
+    assert not set(settings.train_seeds) & set(settings.heldout_seeds)
+    train = ev.build_workloads(settings.train_seeds)
+    assert list(train)[:4] == ["zipf-s1", "rmw-s1", "rfwl-s1", "edge-s1"]
+    assert len(train) == 24
+    assert ev.build_workloads(settings.train_seeds) == train
+    assert ev.generate("zipf", 1) != ev.generate("zipf", 2)
+    for name, batch in train.items():
+        assert len(batch) == 100, name
+        assert all(1 <= len(ops) <= 21 for ops in batch), name
+        assert all(op in ("r", "w") and type(key) is int for ops in batch for op, key in ops)
+    assert all(5 <= len(ops) <= 21 for ops in train["zipf-s1"])
+    with pytest.raises(ValueError, match="unknown workload family"):
+        ev.generate("nope", 1)
+
+
+# --------------------------------------------------------------------------- validation
+
+@pytest.mark.parametrize(("order", "reason"), [
+    ([0, 1, 1], "index 1 appears twice (again at entry 2); index 2 is missing"),
+    ([0, 1], "order has 2 entries, expected 3"),
+    ([0, 1, 2, 0], "order has 4 entries, expected 3"),
+    ([0, 1, 3], "entry 2 is 3, outside range(3)"),
+    ([0, -1, 2], "entry 1 is -1, outside range(3)"),
+    ([0, 1.0, 2], "entry 1 is a float (1.0), expected an int"),
+    ([True, 0, 2], "entry 0 is a bool (True), expected an int"),
+    ([0, "1", 2], "entry 1 is a str, expected an int"),
+    ([0, {"__type__": "numpy.int64"}, 2], "entry 1 is numpy.int64, expected an int"),
+    ({"order": [0, 1, 2], "makespan": 0}, "returned a dict, expected a list of transaction indices"),
+    (None, "returned None, expected a list of transaction indices"),
+])
+def test_validation_rejects_non_permutations(ev, order, reason):
+    assert ev.validate_order(order, 3) == reason
+
+
+def test_validation_accepts_permutations(ev):
+    assert ev.validate_order([2, 0, 1], 3) is None
+    assert ev.validate_order([], 0) is None
+
+
+# --------------------------------------------------------------------------- the child process
+
+IDENTITY = """
+    def schedule(transactions):
+        return list(range(len(transactions)))
+"""
+
+
+def test_identity_candidate_is_scored(ev, tmp_path):
+    result = ev.evaluate(_program(tmp_path, IDENTITY), workloads=["zipf-s1", "edge-s2"])
+    assert "error" not in result
+    batches = ev.build_workloads((1, 2))
+    spans = [ev.makespan(batches[n], list(range(100))) for n in ("zipf-s1", "edge-s2")]
+    assert result["total_makespan"] == float(sum(spans))
+    assert result["mean_makespan"] == sum(spans) / 2
+    assert set(result["per_workload"]) == {"zipf-s1", "edge-s2"}
+    assert result["per_workload"]["zipf-s1"] == ev.workload_score(batches["zipf-s1"], spans[0])
+    assert result["combined_score"] == pytest.approx(sum(result["per_workload"].values()) / 2)
+    assert "zipf-s1: makespan" in result["artifacts"]["worst_workloads"]
+    assert result["timings"]["candidate_seconds"] > 0
+
+
+@pytest.mark.parametrize(("body", "reason"), [
+    ("return {'order': list(range(len(transactions))), 'makespan': 1, 'score': 1.0}",
+     "returned a dict, expected a list"),
+    ("return tuple(range(len(transactions)))", "returned a tuple"),
+    ("return [float(i) for i in range(len(transactions))]", "entry 0 is a float (0.0)"),
+    ("return [0] * len(transactions)", "index 0 appears twice"),
+    ("return list(range(len(transactions) + 1))", "entry 100 is 100, outside range(100)"),
+    ("return list(range(len(transactions) - 1))", "order has 99 entries, expected 100"),
+    ("import numpy\n        return list(numpy.arange(len(transactions)))",
+     "entry 0 is numpy.int64, expected an int"),
+])
+def test_bad_orders_score_zero_with_the_reason(ev, tmp_path, body, reason):
+    program = _program(tmp_path, f"""
+    def schedule(transactions):
+        {body}
+    """)
+    result = ev.evaluate(program, workloads=["rmw-s3"])
+    assert result["combined_score"] == 0.0
+    assert result["error"].startswith("workload rmw-s3: ")
+    assert reason in result["error"]
+    assert "per_workload" not in result and "mean_makespan" not in result
+
+
+def test_printed_claims_do_not_reach_the_evaluator(ev, tmp_path):
+    program = _program(tmp_path, """
+        import json
+        print(json.dumps({"orders": {"zipf-s1": [0] * 100}}))
+        def schedule(transactions):
+            print(json.dumps({"orders": {"zipf-s1": [0] * 100}, "makespan": 0}))
+            return list(range(len(transactions)))
+    """)
+    identity = ev.evaluate(_program(tmp_path, IDENTITY, "identity.py"), workloads=["zipf-s1"])
+    noisy = _program(tmp_path, """
+        import sys
+        def schedule(transactions):
+            sys.stderr.buffer.write(bytes([255, 254]) * 5000)  # not UTF-8, and long
+            return list(range(len(transactions)))
+    """, "noisy.py")
+    assert _without_timings(ev.evaluate(noisy, workloads=["zipf-s1"])) == _without_timings(identity)
+    result = ev.evaluate(program, workloads=["zipf-s1"])
+    assert "error" not in result
+    assert _without_timings(result) == _without_timings(identity)
+
+
+def test_only_the_requested_workloads_are_sent(ev, tmp_path):
+    program = _program(tmp_path, """
+        calls = []
+        def schedule(transactions):
+            calls.append(len(transactions))
+            if len(calls) > 1:
+                raise RuntimeError("called more than once")
+            return list(range(len(transactions)))
+    """)
+    assert "error" not in ev.evaluate(program, workloads=["rfwl-s2"])
+    assert "called more than once" in ev.evaluate(program)["error"]
+
+
+def test_a_crash_scores_zero_with_the_last_traceback_line(ev, tmp_path):
+    program = _program(tmp_path, """
+        def schedule(transactions):
+            print("x" * 100_000)
+            raise ValueError("boom")
+    """)
+    result = ev.evaluate(program, workloads=["zipf-s2"])
+    assert result["combined_score"] == 0.0
+    assert result["error"] == "crashed on workload zipf-s2: ValueError: boom"
+    assert "Traceback" in result["artifacts"]["stderr"]
+    assert len(result["artifacts"]["stderr"]) == ev.STDERR_KEEP  # only the tail is kept
+
+
+def test_crashes_at_import_and_exits_are_reported(ev, tmp_path):
+    broken = _program(tmp_path, "import no_such_module_here\n", "broken.py")
+    result = ev.evaluate(broken, workloads=["zipf-s2"])
+    assert result["combined_score"] == 0.0
+    assert result["error"].startswith("crashed while importing the program: ModuleNotFoundError")
+    quitter = _program(tmp_path, """
+        import sys
+        def schedule(transactions):
+            sys.exit(0)
+    """, "quitter.py")
+    result = ev.evaluate(quitter, workloads=["zipf-s2"])
+    assert result["error"] == "crashed on workload zipf-s2: SystemExit: 0"
+    killer = _program(tmp_path, """
+        import os
+        def schedule(transactions):
+            os._exit(3)
+    """, "killer.py")
+    result = ev.evaluate(killer, workloads=["zipf-s2"])
+    assert result["combined_score"] == 0.0
+    assert result["error"] == "crashed (exit code 3): no output"
+
+
+def test_a_timeout_scores_zero(ev, tmp_path):
+    program = _program(tmp_path, """
+        import time
+        def schedule(transactions):
+            time.sleep(30)
+    """)
+    batches = ev.build_workloads((1,))
+    result = ev.score_program(program, {"zipf-s1": batches["zipf-s1"]}, timeout=1.0)
+    assert result["combined_score"] == 0.0
+    assert result["error"] == "timed out after 1 s"
+
+
+def test_unknown_workloads_and_missing_programs_are_errors(ev, tmp_path):
+    result = ev.evaluate(_program(tmp_path, IDENTITY), workloads=["zipf-s1", "zipf-s99"])
+    assert result["combined_score"] == 0.0
+    assert result["error"].startswith("unknown workload(s) zipf-s99; valid: zipf-s1, rmw-s1,")
+    assert ev.evaluate(_program(tmp_path, IDENTITY), workloads=[])["error"].startswith(
+        "no workloads selected")
+    assert set(ev.evaluate(_program(tmp_path, IDENTITY), workloads="rmw-s2")["per_workload"]) == {
+        "rmw-s2"}
+    missing = ev.evaluate(str(tmp_path / "absent.py"))
+    assert missing["combined_score"] == 0.0 and missing["error"].startswith("program not found")
+
+
+# --------------------------------------------------------------------------- the baseline
+
+def test_the_baseline_timeline_agrees_with_the_evaluator(ev):
+    initial = _load(INITIAL, "txn_initial")
+    for name, batch in ev.build_workloads((1,)).items():
+        order = initial.schedule(batch)
+        assert sorted(order) == list(range(len(batch))), name
+        timeline = initial.Timeline(initial.lock_specs(batch))
+        for t in order:
+            timeline.append(t)
+        assert timeline.makespan == ev.makespan(batch, order), name
+    assert initial.schedule([]) == []
+    assert initial.schedule([[W(1)]]) == [0]
+
+
+def test_the_baseline_beats_the_identity_order_and_is_deterministic(ev, tmp_path):
+    baseline = ev.evaluate(str(INITIAL))
+    identity = ev.evaluate(_program(tmp_path, IDENTITY))
+    full = ev.evaluate(_with_knobs(tmp_path, SAMPLE_SIZE=100))  # every remaining txn tried
+    assert "error" not in baseline
+    assert identity["combined_score"] < baseline["combined_score"] < full["combined_score"]
+    assert identity["mean_makespan"] > baseline["mean_makespan"] > full["mean_makespan"]
+    print(f"\ntrain mean makespan: identity {identity['mean_makespan']:.2f}, "
+          f"baseline {baseline['mean_makespan']:.2f}, full greedy {full['mean_makespan']:.2f}; "
+          f"combined {identity['combined_score']:.4f}, {baseline['combined_score']:.4f}, "
+          f"{full['combined_score']:.4f}")
+    assert _without_timings(ev.evaluate(str(INITIAL))) == _without_timings(baseline)
+    assert ev.evaluate(str(INITIAL), workloads=["rmw-s4"])["per_workload"]["rmw-s4"] == \
+        baseline["per_workload"]["rmw-s4"]
+
+
+def test_larger_samples_and_more_starts_help_on_heldout(ev, tmp_path):
+    baseline = ev.evaluate_heldout(str(INITIAL))
+    sampled = ev.evaluate_heldout(_with_knobs(tmp_path, SAMPLE_SIZE=100))
+    restarted = ev.evaluate_heldout(_with_knobs(tmp_path, NUM_STARTS=8))
+    assert set(baseline["per_workload"]) == set(ev.build_workloads(ev.load_settings().heldout_seeds))
+    print(f"\nheld-out mean makespan: baseline {baseline['mean_makespan']:.2f}, "
+          f"SAMPLE_SIZE=100 {sampled['mean_makespan']:.2f}, "
+          f"NUM_STARTS=8 {restarted['mean_makespan']:.2f}")
+    assert sampled["mean_makespan"] < baseline["mean_makespan"]
+    assert restarted["mean_makespan"] < baseline["mean_makespan"]
+    assert sampled["combined_score"] > baseline["combined_score"]
+    assert restarted["combined_score"] > baseline["combined_score"]
+
+
+@pytest.mark.parametrize("knobs", [
+    {"SAMPLE_SIZE": 1}, {"SAMPLE_SIZE": 0}, {"SAMPLE_SIZE": 100000}, {"NUM_STARTS": 0},
+    {"NUM_STARTS": 3, "SEED": 12345},
+])
+def test_the_baseline_stays_valid_for_any_knob_value(ev, tmp_path, knobs):
+    result = ev.evaluate(_with_knobs(tmp_path, **knobs), workloads=["zipf-s1", "edge-s1"])
+    assert "error" not in result and result["combined_score"] > 0
+
+
+def test_the_region_exposes_exactly_the_knobs():
+    # The offline brain tunes every numeric literal of the region: only the knobs may be there.
+    from agents.evolve_block import numeric_literals, split_program
+    from tools.problem import Problem
+
+    problem = Problem.load(FOLDER)
+    assert problem.name == "txn_scheduling"
+    assert problem.spec.model_extra["candidate"]["timeout_seconds"] == 30
+    region = split_program(problem.initial_source).region
+    assert [(lit.name, lit.text) for lit in numeric_literals(region)] == [
+        ("SAMPLE_SIZE", "10"), ("NUM_STARTS", "1"), ("SEED", "0")]
+    assert "random" not in problem.spec.critic.forbidden_imports
+
+
+def test_the_simulator_is_exact_on_all_small_orders(ev):
+    # Every order of a small contended batch, checked against the reference.
+    batch = [[R(1), W(2)], [W(1)], [R(2), R(2), W(1)], [W(2), R(3)]]
+    for order in itertools.permutations(range(len(batch))):
+        assert ev.start_times(batch, list(order)) == _reference_starts(batch, list(order))
