@@ -138,6 +138,7 @@ def execute(run_dir: Path, *, on_update: Callable[[str, dict[str, Any]], None] |
                          tool=EvaluationTool(problem), team=build_team(settings),
                          deadline=deadline)
     with locked(paths), _checkpointer(paths) as saver:
+        repo.clear_stale_locks()  # a killed run may have died inside a git command
         graph = build_graph(saver)
         config = {"configurable": THREAD, "recursion_limit": 10 * settings.iterations + 100}
         snapshot = graph.get_state(config)

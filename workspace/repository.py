@@ -298,6 +298,21 @@ class RunRepository:
                              self._blob_text(sha, self.PROGRAM_FILE), old_name, self.PROGRAM_FILE)
 
     @_locked
+    def clear_stale_locks(self) -> list[str]:
+        """Remove git lock files left by a process killed mid-command.
+
+        Only safe while the caller holds the run's own lock (no other writer can be at work)."""
+        git_dir = Path(self._repo.git_dir)
+        stale = [git_dir / "index.lock", git_dir / "HEAD.lock", git_dir / "packed-refs.lock",
+                 *(git_dir / "refs").rglob("*.lock")]
+        removed = []
+        for path in stale:
+            if path.is_file():
+                path.unlink()
+                removed.append(str(path.relative_to(git_dir)))
+        return removed
+
+    @_locked
     def store_blob(self, source: str) -> str:
         """Write a program text to the object database (no ref): a candidate before its commit."""
         return self._write_blob(source.encode("utf-8"))

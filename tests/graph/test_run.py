@@ -104,3 +104,13 @@ def test_creating_over_an_existing_run_is_refused(toy_dir, tmp_path):
     with pytest.raises(RunError, match="already exists"):
         create_run(Problem.load(toy_dir), RunSettings.build(problem="toy", iterations=1), run_dir)
     assert history(run_dir) == before
+
+
+def test_resume_clears_git_locks_left_by_a_killed_process(toy_dir, tmp_path):
+    problem = Problem.load(toy_dir)
+    run_dir = tmp_path / "run"
+    create_run(problem, RunSettings.build(problem="toy", iterations=2, seed=1), run_dir)
+    for stale in (".git/index.lock", ".git/refs/heads/best.lock"):
+        (run_dir / stale).write_text("")
+    final = execute(run_dir)
+    assert final["iteration"] == 2 and not (run_dir / ".git/index.lock").exists()
