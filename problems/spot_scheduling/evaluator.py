@@ -1,0 +1,481 @@
+"""Trusted evaluator of deadline-aware spot scheduling in one region (see README.md).
+
+The candidate's Policy runs in a child process that only ever holds the past: this process sends
+the spot availability of the current tick, reads back one decision per simulated job, and only
+then sends the next tick. Cost, progress and deadlines are recomputed here from the decisions.
+"""
+
+import functools
+import json
+import math
+import os
+import random
+import select
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+TICK_S = 600  # one tick is 10 minutes; all times are integer seconds so replays are exact
+WORK_S = 48 * 3600
+DEADLINES_H = (52, 70, 92)
+OVERHEADS_S = (72, 720, 1440)  # 0.02, 0.2 and 0.4 h
+HORIZON_TICKS = max(DEADLINES_H) * 3600 // TICK_S
+SPOT_PRICE, ON_DEMAND_PRICE = 0.9731, 3.06  # $ per hour
+NONE, SPOT, ON_DEMAND = 0, 1, 2
+MISS_COST = 10 * WORK_S / 3600 * ON_DEMAND_PRICE  # a missed deadline counts as 10 on-demand jobs
+SPREAD_WEIGHT = 0.25
+# name: (run-length law, mean available run in hours, mean unavailable run in hours); each trace
+# draws its own means uniformly from these ranges.
+ENVIRONMENTS = {
+    "stable": ("geometric", (3.5, 5.0), (0.3, 0.6)),
+    "moderate": ("geometric", (1.5, 3.0), (0.8, 1.6)),
+    "churny": ("lognormal", (0.8, 1.5), (0.3, 1.0)),
+    "scarce": ("pareto", (0.8, 2.0), (1.5, 3.3)),
+}
+# The frozen Uniform Progress baseline (initial.py's knobs), which scores exactly 1.0.
+REF_MARGIN_H, REF_PACE, REF_HYSTERESIS_H = 0.5, 1.0, 1.0
+
+
+class CandidateError(Exception):
+    """The candidate failed or answered wrongly; the message is one line."""
+
+
+# --- workloads -------------------------------------------------------------------------------
+
+@functools.cache
+def _config() -> dict:
+    return tomllib.loads((HERE / "problem.toml").read_text(encoding="utf-8"))
+
+
+def workload_names() -> list[str]:
+    return [f"{env}-d{d}-r{r / 3600:g}" for env in ENVIRONMENTS for d in DEADLINES_H
+            for r in OVERHEADS_S]
+
+
+def _run_ticks(rng: random.Random, law: str, mean_h: float) -> int:
+    mean = mean_h * 3600 / TICK_S
+    if law == "geometric":
+        x = rng.expovariate(1.0 / mean)
+    elif law == "lognormal":
+        sigma = 0.9
+        x = rng.lognormvariate(math.log(mean) - sigma * sigma / 2, sigma)
+    else:  # Lomax (Pareto II) with a heavy tail: rare outages of many hours
+        alpha = 1.6
+        x = mean * (alpha - 1) * (rng.paretovariate(alpha) - 1)
+    return max(1, round(x))
+
+
+@functools.cache
+def availability_trace(env: str, seed: int) -> bytes:
+    """Spot availability (1 = available) per tick over the longest deadline; semi-Markov runs."""
+    law, up_range, down_range = ENVIRONMENTS[env]
+    rng = random.Random(f"{env}:{seed}")
+    up_h, down_h = rng.uniform(*up_range), rng.uniform(*down_range)
+    up = rng.random() < up_h / (up_h + down_h)
+    ticks = bytearray()
+    while len(ticks) < HORIZON_TICKS:
+        ticks.extend([int(up)] * _run_ticks(rng, law, up_h if up else down_h))
+        up = not up
+    return bytes(ticks[:HORIZON_TICKS])
+
+
+@dataclass(frozen=True)
+class Sims:
+    """The simulated jobs: one per (workload, trace seed), sharing availability rows."""
+
+    labels: list[tuple[str, int]]  # (workload name, trace seed)
+    avail: np.ndarray  # (traces, ticks) of 0/1
+    trace: np.ndarray  # row of `avail` per job
+    deadline_s: np.ndarray
+    overhead_s: np.ndarray
+
+
+def build_sims(names: list[str], seeds: list[int]) -> Sims:
+    keys: dict[tuple[str, int], int] = {}
+    labels, trace, deadline, overhead = [], [], [], []
+    for name in names:
+        env, d, r = name.split("-")
+        for seed in seeds:
+            labels.append((name, seed))
+            trace.append(keys.setdefault((env, seed), len(keys)))
+            deadline.append(int(d[1:]) * 3600)
+            overhead.append(round(float(r[1:]) * 3600))
+    rows = [np.frombuffer(availability_trace(env, seed), dtype=np.uint8) for env, seed in keys]
+    return Sims(labels, np.array(rows), np.array(trace), np.array(deadline), np.array(overhead))
+
+
+# --- the trusted simulator -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class State:
+    """Per-job state at the start of a tick, in integer seconds."""
+
+    done: np.ndarray  # progress made
+    kind: np.ndarray  # instance that ran during the last tick (NONE, SPOT, ON_DEMAND)
+    overhead_left: np.ndarray  # restart overhead still unpaid by the running instance
+    spot_s: np.ndarray  # billed spot seconds
+    on_demand_s: np.ndarray
+    starts: np.ndarray  # instance starts (each pays the restart overhead)
+
+    @classmethod
+    def initial(cls, n: int) -> "State":
+        return cls(*(np.zeros(n, dtype=np.int64) for _ in range(6)))
+
+
+def step(st: State, d: np.ndarray, avail: np.ndarray, active: np.ndarray,
+         overhead_s: np.ndarray) -> State:
+    """One tick: SPOT runs only if spot is available now; a new start pays the overhead first."""
+    run = active & ((d == ON_DEMAND) | ((d == SPOT) & avail))
+    kind = np.where(run, d, NONE)
+    start = run & (kind != st.kind)  # after NONE, a preemption, or a change of type
+    overhead = np.where(start, overhead_s, st.overhead_left)
+    used = np.where(run, np.minimum(overhead, TICK_S), 0)
+    work = np.where(run, np.minimum(TICK_S - used, WORK_S - st.done), 0)
+    billed = used + work  # the tick in which the job finishes is billed only up to the finish
+    return State(st.done + work, kind, np.where(run, overhead - used, 0),
+                 st.spot_s + np.where(kind == SPOT, billed, 0),
+                 st.on_demand_s + np.where(kind == ON_DEMAND, billed, 0), st.starts + start)
+
+
+Decider = Callable[[int, State, np.ndarray], np.ndarray]
+
+
+def simulate(sims: Sims, decide: Decider) -> State:
+    """Run every job tick by tick; decide(tick, state, active) gives one decision per job."""
+    st = State.initial(len(sims.trace))
+    deadline_ticks = sims.deadline_s // TICK_S
+    for tick in range(int(deadline_ticks.max())):
+        active = (st.done < WORK_S) & (tick < deadline_ticks)
+        if not active.any():
+            break
+        d = decide(tick, st, active)
+        st = step(st, d, sims.avail[sims.trace, tick].astype(bool), active, sims.overhead_s)
+    return st
+
+
+def replay_decider(decisions: np.ndarray) -> Decider:
+    """Decisions given in advance as a (jobs, ticks) array; for tests and hand checks."""
+    return lambda tick, st, active: decisions[:, tick]
+
+
+def reference_decider(sims: Sims) -> Decider:
+    """Uniform Progress with initial.py's knobs, vectorised over jobs, same float arithmetic."""
+    committed = np.zeros(len(sims.trace), dtype=bool)
+    deadline_h, overhead_h = sims.deadline_s / 3600, sims.overhead_s / 3600
+
+    def decide(tick: int, st: State, active: np.ndarray) -> np.ndarray:
+        nonlocal committed
+        avail = sims.avail[sims.trace, tick].astype(bool)
+        slack = (sims.deadline_s - tick * TICK_S) / 3600 - (WORK_S - st.done) / 3600
+        committed = committed | (active & (slack <= overhead_h + REF_MARGIN_H))
+        target = REF_PACE * (WORK_S / 3600) * (tick * TICK_S / 3600) / deadline_h
+        done_h = st.done / 3600
+        hold = (done_h < target) | ((st.kind == ON_DEMAND) & (done_h < target + REF_HYSTERESIS_H))
+        fallback = np.where(hold, ON_DEMAND, NONE)  # on-demand is never preempted
+        return np.where(committed, ON_DEMAND, np.where(avail, SPOT, fallback))
+
+    return decide
+
+
+# --- the candidate's child process -----------------------------------------------------------
+
+DRIVER = r'''
+import importlib.util, json, os, sys
+from collections import namedtuple
+
+Job = namedtuple("Job", "work_hours deadline_hours overhead_hours tick_hours spot_price "
+                 "on_demand_price")
+Obs = namedtuple("Obs", "tick elapsed_hours work_done_hours work_left_hours time_left_hours "
+                 "spot_available current overhead_left_hours history")
+
+
+class History:
+    """Read-only spot availability (1/0) from tick 0 up to and including the current tick."""
+    __slots__ = ("_ticks",)
+
+    def __init__(self, ticks):
+        self._ticks = ticks
+
+    def __len__(self):
+        return len(self._ticks)
+
+    def __getitem__(self, index):
+        item = self._ticks[index]
+        return tuple(item) if isinstance(index, slice) else item
+
+    def __iter__(self):
+        return iter(bytes(self._ticks))
+
+    def __repr__(self):
+        return f"History({len(self._ticks)} ticks)"
+
+
+def run(inbox, answer, path):
+    sim = tick = None
+    try:
+        head = json.loads(inbox.readline())
+        tick_s, sims = head["tick_seconds"], head["sims"]
+        spec = importlib.util.spec_from_file_location("candidate", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        buffers = [bytearray() for _ in range(head["traces"])]
+        views = [History(b) for b in buffers]
+        policies = []
+        for sim, (_, work, deadline, overhead) in enumerate(sims):
+            policies.append(module.Policy(Job(work / 3600, deadline / 3600, overhead / 3600,
+                                              tick_s / 3600, *head["prices"])))
+        state = [[0, 0, 0] for _ in sims]  # progress, running instance, unpaid overhead (s)
+        sim = None
+        for tick, line in enumerate(inbox):
+            now = line.rstrip(b"\n")
+            for buf, bit in zip(buffers, now):
+                buf.append(bit - 48)
+            elapsed, out = tick * tick_s, []
+            for sim, (trace, work, deadline, overhead) in enumerate(sims):
+                s = state[sim]
+                done, current, unpaid = s
+                if done >= work or elapsed >= deadline:
+                    out.append("0")
+                    continue
+                avail = now[trace] == 49
+                if current == 1 and not avail:
+                    current, unpaid = 0, 0  # preempted
+                d = policies[sim].decide(Obs(tick, elapsed / 3600, done / 3600,
+                                             (work - done) / 3600, (deadline - elapsed) / 3600,
+                                             avail, current, unpaid / 3600, views[trace]))
+                if type(d) is not int or not 0 <= d <= 2:
+                    raise ValueError(f"decide() returned {d!r:.40}; expected the int 0 (NONE), "
+                                     "1 (SPOT) or 2 (ON_DEMAND)")
+                if d == 2 or (d == 1 and avail):
+                    if d != current:
+                        unpaid = overhead
+                    used = min(unpaid, tick_s)
+                    s[0] = done + min(tick_s - used, work - done)
+                    s[1], s[2] = d, unpaid - used
+                else:
+                    s[1] = s[2] = 0
+                out.append("012"[d])
+            sim = None
+            answer.write("".join(out) + "\n")
+            answer.flush()
+    except BaseException as exc:
+        message = f"{type(exc).__name__}: {exc}".replace("\n", " ")[:500]
+        answer.write("!" + json.dumps({"sim": sim, "tick": tick, "message": message}) + "\n")
+        answer.flush()
+        os._exit(1)
+
+
+answer = os.fdopen(os.dup(1), "w")  # the answer channel, taken before the candidate is imported
+inbox = os.fdopen(os.dup(0), "rb")
+os.dup2(2, 1)  # candidate prints go to stderr
+sys.stdout = sys.stderr
+run(inbox, answer, sys.argv[1])
+'''
+
+
+class Child:
+    """The candidate's process, driven one tick at a time over pipes, with a wall-clock budget."""
+
+    def __init__(self, program_path: str, header: dict, timeout_s: float):
+        self.timeout_s = timeout_s
+        self._deadline = time.monotonic() + timeout_s
+        self._stderr = tempfile.TemporaryFile()
+        self._proc = subprocess.Popen([sys.executable, "-I", "-c", DRIVER, str(program_path)],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      stderr=self._stderr)
+        self._in, self._out = self._proc.stdin.fileno(), self._proc.stdout.fileno()
+        os.set_blocking(self._in, False)
+        self._pending = b""
+        self._send(json.dumps(header).encode() + b"\n")
+
+    def exchange(self, line: bytes) -> bytes:
+        """Send one line (the current tick), return the child's one-line answer."""
+        self._send(line)
+        while b"\n" not in self._pending:
+            if len(self._pending) > 1 << 20:
+                raise CandidateError("answer line longer than 1 MB")
+            self._wait(self._out, False)
+            chunk = os.read(self._out, 1 << 16)
+            if not chunk:
+                raise CandidateError(self._death())
+            self._pending += chunk
+        answer, self._pending = self._pending.split(b"\n", 1)
+        if answer.startswith(b"!"):
+            raise CandidateError("!" + answer[1:].decode("utf-8", "replace"))
+        return answer
+
+    def close(self) -> None:
+        try:
+            self._proc.stdin.close()
+            self._proc.wait(timeout=max(0.1, min(2.0, self._deadline - time.monotonic())))
+        except (OSError, subprocess.TimeoutExpired):
+            pass  # it is killed just below either way
+        finally:
+            self._proc.kill()
+            self._proc.wait()
+            self._proc.stdout.close()
+            self._stderr.close()
+
+    def _send(self, data: bytes) -> None:
+        while data:
+            self._wait(self._in, True)
+            try:
+                data = data[os.write(self._in, data):]
+            except BrokenPipeError:
+                raise CandidateError(self._death()) from None
+
+    def _wait(self, fd: int, write: bool) -> None:
+        left = self._deadline - time.monotonic()
+        ready = select.select([], [fd], [], max(0.0, left)) if write else \
+            select.select([fd], [], [], max(0.0, left))
+        if not (ready[1] if write else ready[0]):
+            raise CandidateError(f"timed out after {self.timeout_s:g} s")
+
+    def _death(self) -> str:
+        try:
+            code = self._proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            code = None
+        self._stderr.seek(max(0, self._stderr.seek(0, 2) - 4000))
+        lines = self._stderr.read().decode("utf-8", "replace").strip().splitlines()
+        return f"candidate process exited (code {code}): {lines[-1] if lines else 'no output'}"
+
+
+def child_decider(child: Child, sims: Sims) -> Decider:
+    """Ask the child for each tick; validate the answer strictly before it is used."""
+    n = len(sims.trace)
+
+    def decide(tick: int, st: State, active: np.ndarray) -> np.ndarray:
+        line = (sims.avail[:, tick] + 48).astype(np.uint8).tobytes() + b"\n"
+        raw = np.frombuffer(child.exchange(line), dtype=np.uint8)
+        if raw.size != n:
+            raise CandidateError(f"tick {tick}: {raw.size} decisions for {n} jobs")
+        bad = np.flatnonzero((raw < 48) | (raw > 50))
+        if bad.size:
+            name, seed = sims.labels[bad[0]]
+            raise CandidateError(f"workload {name} (trace seed {seed}), tick {tick}: "
+                                 f"invalid decision byte {bytes(raw[bad[:1]])!r}")
+        return raw.astype(np.int64) - 48
+
+    return decide
+
+
+def run_candidate(program_path: str, sims: Sims, timeout_s: float) -> State:
+    header = {"tick_seconds": TICK_S, "traces": len(sims.avail),
+              "prices": [SPOT_PRICE, ON_DEMAND_PRICE],
+              "sims": [[int(t), WORK_S, int(d), int(r)]
+                       for t, d, r in zip(sims.trace, sims.deadline_s, sims.overhead_s)]}
+    child = Child(program_path, header, timeout_s)
+    try:
+        return simulate(sims, child_decider(child, sims))
+    except CandidateError as exc:
+        if str(exc).startswith("!"):
+            raise CandidateError(_driver_report(str(exc), sims)) from None
+        raise
+    finally:
+        child.close()
+
+
+def _driver_report(text: str, sims: Sims) -> str:
+    """The driver's error report (a "!" and JSON), naming the job it was simulating."""
+    try:
+        info = json.loads(text[1:])
+        sim, tick, message = info["sim"], info["tick"], str(info["message"])[:500]
+        where = "" if sim is None else "workload %s (trace seed %d), " % sims.labels[sim]
+        at = "" if tick is None else f"tick {int(tick)}: "
+    except (ValueError, KeyError, TypeError, IndexError):
+        return f"malformed report from the candidate's process: {text[:200]}"
+    return f"{where}{at}{message}"
+
+
+# --- scoring ---------------------------------------------------------------------------------
+
+def costs(st: State) -> np.ndarray:
+    return (st.spot_s * SPOT_PRICE + st.on_demand_s * ON_DEMAND_PRICE) / 3600
+
+
+def penalised(cost: np.ndarray, met: np.ndarray) -> float:
+    """Mean + 0.25 std of the cost, a missed deadline counting as MISS_COST."""
+    eff = np.where(met, cost, MISS_COST)
+    return float(eff.mean() + SPREAD_WEIGHT * eff.std())
+
+
+def score(sims: Sims, st: State, ref: State) -> dict:
+    cost, ref_cost = costs(st), costs(ref)
+    met, ref_met = st.done >= WORK_S, ref.done >= WORK_S
+    names = [name for name, _ in sims.labels]
+    masks = {name: np.array([n == name for n in names]) for name in dict.fromkeys(names)}
+    per_workload = {name: penalised(ref_cost[m], ref_met[m]) / penalised(cost[m], met[m])
+                    for name, m in masks.items()}
+    lines = []
+    for name in sorted(per_workload, key=per_workload.get)[:5]:
+        m = np.flatnonzero(masks[name])
+        worst = m[np.argmax(np.where(met[m], cost[m], MISS_COST))]
+        lines.append(f"{name}: score {per_workload[name]:.3f}, mean cost ${cost[m].mean():.2f} "
+                     f"(baseline ${ref_cost[m].mean():.2f}), misses {int((~met[m]).sum())}/"
+                     f"{m.size}; worst trace seed {sims.labels[worst][1]}: ${cost[worst]:.2f}"
+                     f"{'' if met[worst] else ' MISSED'} (baseline ${ref_cost[worst]:.2f})")
+    missed = [f"{sims.labels[i][0]} seed {sims.labels[i][1]}: {st.done[i] / 3600:.2f} of "
+              f"{WORK_S / 3600:g} h done" for i in np.flatnonzero(~met)]
+    value, ref_value = penalised(cost, met), penalised(ref_cost, ref_met)
+    metrics = {"combined_score": ref_value / value, "penalised_cost": value,
+               "baseline_penalised_cost": ref_value, "mean_cost": float(cost.mean()),
+               "std_cost": float(cost.std()), "baseline_mean_cost": float(ref_cost.mean()),
+               "deadline_misses": int((~met).sum()), "simulations": int(met.size),
+               "mean_starts": float(st.starts.mean()),
+               "mean_spot_hours": float(st.spot_s.mean() / 3600),
+               "mean_on_demand_hours": float(st.on_demand_s.mean() / 3600)}
+    for d in DEADLINES_H:
+        m = sims.deadline_s == d * 3600
+        if m.any():
+            metrics[f"mean_cost_d{d}"] = float(cost[m].mean())
+    artifacts = {"worst_workloads": "\n".join(lines)}
+    if missed:
+        artifacts["deadline_misses"] = "\n".join(missed[:10]) + (
+            f"\n... and {len(missed) - 10} more" if len(missed) > 10 else "")
+    return {**metrics, "per_workload": per_workload, "artifacts": artifacts}
+
+
+def _failure(message: str, timings: dict) -> dict:
+    return {"combined_score": 0.0, "error": message, "per_workload": {},
+            "artifacts": {"error": message}, "timings": timings}
+
+
+def _evaluate(program_path: str, names: list[str], seeds: list[int]) -> dict:
+    started = time.perf_counter()
+    sims = build_sims(names, seeds)
+    try:
+        st = run_candidate(program_path, sims, float(_config()["candidate"]["timeout_seconds"]))
+    except CandidateError as exc:
+        return _failure(str(exc), {"total_seconds": time.perf_counter() - started})
+    candidate_s = time.perf_counter() - started
+    result = score(sims, st, simulate(sims, reference_decider(sims)))
+    result["timings"] = {"candidate_seconds": candidate_s,
+                         "total_seconds": time.perf_counter() - started}
+    return result
+
+
+def evaluate(program_path: str, workloads: list[str] | None = None) -> dict:
+    """Score on the training traces; `workloads` picks a subset by name."""
+    valid = workload_names()
+    if workloads is not None:
+        unknown = [w for w in workloads if w not in valid] if isinstance(
+            workloads, (list, tuple)) else [repr(workloads)]
+        if unknown or not workloads:
+            return _failure(f"unknown workloads {unknown or '[]'}; valid names: "
+                            f"{', '.join(valid)}", {})
+        valid = [w for w in valid if w in workloads]
+    return _evaluate(program_path, valid, list(_config()["workloads"]["train_seeds"]))
+
+
+def evaluate_heldout(program_path: str) -> dict:
+    """Score on the held-out traces (the same workloads with other trace seeds)."""
+    return _evaluate(program_path, workload_names(), list(_config()["workloads"]["heldout_seeds"]))
