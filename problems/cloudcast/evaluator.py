@@ -1,0 +1,556 @@
+"""Trusted evaluator of the Cloudcast problem: broadcast a dataset from one cloud region to several
+destination regions at least cost.
+
+The candidate runs in a child process and returns, for every partition of the dataset, the set of
+directed edges that carry it. This module checks those decisions strictly and recomputes every
+figure itself (egress dollars, transfer time, VM dollars); nothing the candidate claims is believed.
+
+    evaluate(program_path, workloads=None) -> dict   training workloads (or a named subset)
+    evaluate_heldout(program_path) -> dict          held-out workloads
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import math
+import os
+import random
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PROBLEM_DIR = Path(__file__).resolve().parent
+ENTRY_POINT = "plan_broadcast"
+BITS_PER_BYTE = 8.0
+SECONDS_PER_HOUR = 3600.0
+STDERR_TAIL_CHARS = 2000
+
+# ---------------------------------------------------------------------------------------------
+# The cloud: 30 regions of three providers (real region names; prices and speeds are modelled).
+# ---------------------------------------------------------------------------------------------
+
+REGIONS: tuple[tuple[str, str, str], ...] = (  # (provider, region, continent)
+    ("aws", "us-east-1", "na"), ("aws", "us-east-2", "na"), ("aws", "us-west-1", "na"),
+    ("aws", "us-west-2", "na"), ("aws", "ca-central-1", "na"), ("aws", "eu-west-1", "eu"),
+    ("aws", "eu-central-1", "eu"), ("aws", "eu-north-1", "eu"), ("aws", "ap-northeast-1", "asia"),
+    ("aws", "ap-southeast-1", "asia"), ("aws", "sa-east-1", "sa"),
+    ("gcp", "us-central1", "na"), ("gcp", "us-east1", "na"), ("gcp", "us-west1", "na"),
+    ("gcp", "northamerica-northeast1", "na"), ("gcp", "europe-west1", "eu"),
+    ("gcp", "europe-west4", "eu"), ("gcp", "asia-east1", "asia"),
+    ("gcp", "asia-northeast1", "asia"),
+    ("gcp", "australia-southeast1", "oc"), ("gcp", "southamerica-east1", "sa"),
+    ("azure", "eastus", "na"), ("azure", "westus2", "na"), ("azure", "canadacentral", "na"),
+    ("azure", "northeurope", "eu"), ("azure", "westeurope", "eu"), ("azure", "uksouth", "eu"),
+    ("azure", "japaneast", "asia"), ("azure", "southeastasia", "asia"),
+    ("azure", "australiaeast", "oc"),
+)
+# Per-VM network caps in Gbps, as the public Cloudcast evaluator used them, and an on-demand price
+# for one large VM per region (one VM per region used).
+VM_EGRESS_GBPS = {"aws": 5.0, "gcp": 7.0, "azure": 16.0}
+VM_INGRESS_GBPS = {"aws": 10.0, "gcp": 16.0, "azure": 16.0}
+VM_USD_PER_HOUR = {"aws": 1.54, "gcp": 1.55, "azure": 1.52}
+# Egress $/GB leaving a provider for the internet (another provider), and inside one provider.
+INTERNET_USD_PER_GB = {"aws": 0.09, "gcp": 0.12, "azure": 0.0875}
+SAME_CONTINENT_USD_PER_GB = {"aws": 0.02, "gcp": 0.01, "azure": 0.02}
+OTHER_CONTINENT_USD_PER_GB = {"aws": 0.02, "gcp": 0.08, "azure": 0.05}
+PRICEY_SOURCE_CONTINENTS = {"asia": 1.3, "oc": 1.5, "sa": 1.6}  # egress surcharge by continent
+PRICE_JITTER = 0.1
+SAME_CONTINENT_GBPS = 9.0
+OTHER_CONTINENT_GBPS = 3.0
+FAR_CONTINENTS = {frozenset({"asia", "sa"}), frozenset({"oc", "sa"}), frozenset({"oc", "eu"}),
+                  frozenset({"asia", "eu"}), frozenset({"oc", "na"})}
+FAR_GBPS = 1.5
+CROSS_PROVIDER_GBPS_FACTOR = 0.8
+GBPS_SIGMA = 0.4
+GBPS_RANGE = (0.3, 20.0)
+
+
+@dataclass(frozen=True)
+class Family:
+    """A source/destination configuration; providers name where the regions are drawn from."""
+
+    source_providers: tuple[str, ...]
+    dest_providers: tuple[str, ...]
+    num_destinations: int
+    num_partitions: int
+    data_gb: float
+
+
+FAMILIES: dict[str, Family] = {
+    "aws-to-mixed": Family(("aws",), ("aws", "gcp", "azure"), 6, 10, 300.0),
+    "gcp-to-azure": Family(("gcp",), ("azure",), 6, 10, 300.0),
+    "azure-to-aws": Family(("azure",), ("aws",), 6, 10, 300.0),
+    "intra-aws": Family(("aws",), ("aws",), 6, 10, 300.0),
+    "wide-12": Family(("aws", "gcp", "azure"), ("aws", "gcp", "azure"), 12, 10, 300.0),
+    "single-dest": Family(("aws", "gcp", "azure"), ("aws", "gcp", "azure"), 1, 1, 50.0),
+}
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    network: dict[str, Any]  # exactly what the candidate receives
+    source: int
+    destinations: tuple[int, ...]
+    num_partitions: int
+    data_gb: float
+
+    def task(self) -> list[Any]:
+        """The positional arguments of plan_broadcast."""
+        return [self.network, self.source, list(self.destinations), self.num_partitions,
+                self.data_gb]
+
+
+def make_network(rng: random.Random) -> dict[str, Any]:
+    """A complete directed graph over REGIONS with jittered prices and lognormal throughputs."""
+    regions = [{"name": f"{provider}:{name}", "provider": provider, "continent": continent,
+                "egress_gbps": VM_EGRESS_GBPS[provider], "ingress_gbps": VM_INGRESS_GBPS[provider],
+                "vm_usd_per_hour": VM_USD_PER_HOUR[provider]}
+               for provider, name, continent in REGIONS]
+    edges = []
+    for u, a in enumerate(regions):
+        for v, b in enumerate(regions):
+            if u == v:
+                continue
+            edges.append({"src": u, "dst": v, "usd_per_gb": round(_price(a, b, rng), 5),
+                          "gbps": round(_throughput(a, b, rng), 3)})
+    return {"regions": regions, "edges": edges}
+
+
+def _price(a: dict, b: dict, rng: random.Random) -> float:
+    provider = a["provider"]
+    if provider != b["provider"]:
+        base = INTERNET_USD_PER_GB[provider] * PRICEY_SOURCE_CONTINENTS.get(a["continent"], 1.0)
+    elif a["continent"] == b["continent"]:
+        base = SAME_CONTINENT_USD_PER_GB[provider]
+    else:
+        base = (OTHER_CONTINENT_USD_PER_GB[provider]
+                * PRICEY_SOURCE_CONTINENTS.get(a["continent"], 1.0))
+    return base * rng.uniform(1.0 - PRICE_JITTER, 1.0 + PRICE_JITTER)
+
+
+def _throughput(a: dict, b: dict, rng: random.Random) -> float:
+    if a["continent"] == b["continent"]:
+        median = SAME_CONTINENT_GBPS
+    elif frozenset({a["continent"], b["continent"]}) in FAR_CONTINENTS:
+        median = FAR_GBPS
+    else:
+        median = OTHER_CONTINENT_GBPS
+    if a["provider"] != b["provider"]:
+        median *= CROSS_PROVIDER_GBPS_FACTOR
+    low, high = GBPS_RANGE
+    return min(high, max(low, median * rng.lognormvariate(0.0, GBPS_SIGMA)))
+
+
+def make_workload(family_name: str, seed: int) -> Workload:
+    family = FAMILIES[family_name]
+    rng = random.Random(f"cloudcast:{family_name}:{seed}")
+    network = make_network(rng)
+    providers = [region["provider"] for region in network["regions"]]
+    sources = [i for i, p in enumerate(providers) if p in family.source_providers]
+    source = rng.choice(sources)
+    pool = [i for i, p in enumerate(providers) if p in family.dest_providers and i != source]
+    destinations = tuple(rng.sample(pool, family.num_destinations))
+    return Workload(f"{family_name}-s{seed}", network, source, destinations,
+                    family.num_partitions, family.data_gb)
+
+
+def make_workloads(seeds: list[int]) -> list[Workload]:
+    return [make_workload(family, seed) for seed in seeds for family in FAMILIES]
+
+
+# ---------------------------------------------------------------------------------------------
+# Cost model (trusted).
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Cost:
+    egress_usd: float
+    vm_usd: float
+    seconds: float
+    regions_used: int
+
+    @property
+    def total_usd(self) -> float:
+        return self.egress_usd + self.vm_usd
+
+
+def transfer_cost(workload: Workload, partitions: list[list[tuple[int, int]]]) -> Cost:
+    """Egress of every partition on every edge it uses, plus one VM per region used for the time
+    the bottleneck (an edge, a region's egress cap or its ingress cap) needs to move its bytes."""
+    regions = workload.network["regions"]
+    edges = edge_table(workload.network)
+    part_gb = workload.data_gb / workload.num_partitions
+    flow: dict[tuple[int, int], float] = {}
+    for edge_set in partitions:
+        for edge in edge_set:
+            flow[edge] = flow.get(edge, 0.0) + part_gb
+    egress_usd = sum(gb * edges[edge]["usd_per_gb"] for edge, gb in flow.items())
+    out_gb = [0.0] * len(regions)
+    in_gb = [0.0] * len(regions)
+    seconds = 0.0
+    for (u, v), gb in flow.items():
+        out_gb[u] += gb
+        in_gb[v] += gb
+        seconds = max(seconds, gb * BITS_PER_BYTE / edges[(u, v)]["gbps"])
+    for i, region in enumerate(regions):
+        seconds = max(seconds, out_gb[i] * BITS_PER_BYTE / region["egress_gbps"],
+                      in_gb[i] * BITS_PER_BYTE / region["ingress_gbps"])
+    used = {workload.source, *workload.destinations}
+    for u, v in flow:
+        used.update((u, v))
+    vm_usd = sum(regions[i]["vm_usd_per_hour"] for i in used) * seconds / SECONDS_PER_HOUR
+    return Cost(egress_usd, vm_usd, seconds, len(used))
+
+
+def lower_bound_usd(workload: Workload) -> float:
+    """A cost no plan can beat: every partition needs a path to the priciest-to-reach destination
+    and an edge into every destination; the source and destinations run a VM for at least the
+    time their own caps need to send or receive the whole dataset."""
+    regions = workload.network["regions"]
+    edges = edge_table(workload.network)
+    dist = cheapest_prices(workload.network, workload.source)
+    farthest = max(dist[d] for d in workload.destinations)
+    cheapest_in = sum(min(e["usd_per_gb"] for (u, v), e in edges.items() if v == d)
+                      for d in workload.destinations)
+    egress = workload.data_gb * max(farthest, cheapest_in)
+    bits = workload.data_gb * BITS_PER_BYTE
+    seconds = max([bits / regions[workload.source]["egress_gbps"]]
+                  + [bits / regions[d]["ingress_gbps"] for d in workload.destinations])
+    vm_rate = sum(regions[i]["vm_usd_per_hour"] for i in {workload.source, *workload.destinations})
+    return egress + vm_rate * seconds / SECONDS_PER_HOUR
+
+
+def edge_table(network: dict[str, Any]) -> dict[tuple[int, int], dict[str, Any]]:
+    return {(e["src"], e["dst"]): e for e in network["edges"]}
+
+
+def cheapest_prices(network: dict[str, Any], source: int) -> list[float]:
+    """Dijkstra on egress price from the source; also the reference policy's distances."""
+    return _dijkstra(network, source)[0]
+
+
+def _dijkstra(network: dict[str, Any], source: int) -> tuple[list[float], list[int]]:
+    n = len(network["regions"])
+    adjacency: list[list[tuple[int, float]]] = [[] for _ in range(n)]
+    for e in network["edges"]:
+        adjacency[e["src"]].append((e["dst"], e["usd_per_gb"]))
+    dist = [math.inf] * n
+    parent = [-1] * n
+    dist[source] = 0.0
+    heap = [(0.0, source)]
+    while heap:
+        d, u = heapq.heappop(heap)
+        if d > dist[u]:
+            continue
+        for v, w in adjacency[u]:
+            if d + w < dist[v]:
+                dist[v], parent[v] = d + w, u
+                heapq.heappush(heap, (d + w, v))
+    return dist, parent
+
+
+def reference_plan(workload: Workload) -> list[list[tuple[int, int]]]:
+    """The spec's baseline, for comparison figures: the union of cheapest paths, every partition."""
+    _, parent = _dijkstra(workload.network, workload.source)
+    edges: set[tuple[int, int]] = set()
+    for d in workload.destinations:
+        v = d
+        while v != workload.source:
+            edges.add((parent[v], v))
+            v = parent[v]
+    return [sorted(edges)] * workload.num_partitions
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation of the candidate's decisions (trusted).
+# ---------------------------------------------------------------------------------------------
+
+class InvalidAnswer(ValueError):
+    """A decision that breaks the interface; the message names the reason in one line."""
+
+
+def validate_plan(workload: Workload, answer: Any) -> list[list[tuple[int, int]]]:
+    """The plan as edge tuples, or InvalidAnswer naming what is wrong."""
+    if not isinstance(answer, list):
+        raise InvalidAnswer(f"expected a list of {workload.num_partitions} edge lists, "
+                            f"got {type(answer).__name__}")
+    if len(answer) != workload.num_partitions:
+        raise InvalidAnswer(f"expected {workload.num_partitions} partitions, got {len(answer)}")
+    edges = edge_table(workload.network)
+    plan = []
+    for k, edge_list in enumerate(answer):
+        if not isinstance(edge_list, list):
+            raise InvalidAnswer(f"partition {k}: expected a list of [src, dst] edges, "
+                                f"got {type(edge_list).__name__}")
+        seen: set[tuple[int, int]] = set()
+        for item in edge_list:
+            if (not isinstance(item, list) or len(item) != 2
+                    or not all(type(x) is int for x in item)):
+                raise InvalidAnswer(f"partition {k}: an edge must be a pair of int region ids, "
+                                    f"got {_short(item)}")
+            edge = (item[0], item[1])
+            if edge not in edges:
+                raise InvalidAnswer(f"partition {k}: edge {list(edge)} is not in the graph")
+            if edge in seen:
+                raise InvalidAnswer(f"partition {k}: edge {list(edge)} listed twice")
+            seen.add(edge)
+        missing = sorted(set(workload.destinations) - _reachable(workload.source, seen))
+        if missing:
+            raise InvalidAnswer(f"partition {k}: destinations {missing} are not reached from "
+                                f"source {workload.source}")
+        plan.append(sorted(seen))
+    return plan
+
+
+def _reachable(source: int, edges: set[tuple[int, int]]) -> set[int]:
+    out: dict[int, list[int]] = {}
+    for u, v in edges:
+        out.setdefault(u, []).append(v)
+    seen, stack = {source}, [source]
+    while stack:
+        for v in out.get(stack.pop(), ()):
+            if v not in seen:
+                seen.add(v)
+                stack.append(v)
+    return seen
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# ---------------------------------------------------------------------------------------------
+# The candidate's child process: a small server that imports the candidate and answers requests.
+# ---------------------------------------------------------------------------------------------
+
+# fd 1 is pointed at stderr before the candidate is imported, so its prints cannot corrupt answers.
+_DRIVER = r"""
+import importlib.util, json, os, sys, traceback
+answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
+os.dup2(2, 1)
+sys.stdout = sys.stderr
+def send(message):
+    answers.write(json.dumps(message) + "\n")
+    answers.flush()
+def reason(exc):
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()[-1]
+def plain(value):
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    return value
+try:
+    spec = importlib.util.spec_from_file_location("candidate", sys.argv[1])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["candidate"] = module  # dataclasses and pickle look a module up by name
+    spec.loader.exec_module(module)
+    entry = getattr(module, sys.argv[2])
+except BaseException as exc:
+    send({"error": "import failed: " + reason(exc)})
+    raise SystemExit(0)
+send({"ok": True})
+tasks, results = {}, {}
+for line in sys.stdin:
+    request = json.loads(line)
+    op = request["op"]
+    if op == "ping":
+        send({"ok": True})
+    elif op == "load":
+        for key, args in request["tasks"].items():
+            for index in request.get("arrays", ()):
+                import numpy
+                args[index] = numpy.asarray(args[index], dtype=numpy.float64)
+            tasks[key] = args
+        send({"ok": True})
+    elif op == "run":
+        try:
+            results[request["key"]] = entry(*tasks.pop(request["key"]))
+        except BaseException as exc:
+            send({"error": reason(exc)})
+            continue
+        send({"ok": True})
+    elif op == "fetch":
+        try:
+            send({"ok": True, "result": plain(results.pop(request["key"]))})
+        except BaseException as exc:
+            send({"error": "answer cannot be sent as JSON: " + reason(exc)})
+"""
+
+
+class CandidateFailure(RuntimeError):
+    """The candidate crashed, timed out or broke the protocol; the message says which."""
+
+
+class CandidateSession:
+    """A child process serving one candidate program; every request shares one deadline."""
+
+    def __init__(self, program_path: str, entry: str, timeout_seconds: float) -> None:
+        self._timeout = timeout_seconds
+        self._deadline = time.monotonic() + timeout_seconds
+        self._stderr = tempfile.TemporaryFile()
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
+               "PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+               "MKL_NUM_THREADS": "1"}
+        # -s -P instead of -I: -I would also drop PYTHONHASHSEED and make set order vary per run.
+        self._proc = subprocess.Popen(
+            [sys.executable, "-s", "-P", "-c", _DRIVER, str(program_path), entry],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=env,
+            start_new_session=True)
+        self._buffer = b""
+        self._receive()
+
+    def request(self, message: dict[str, Any]) -> dict[str, Any]:
+        try:
+            assert self._proc.stdin is not None
+            self._proc.stdin.write((json.dumps(message) + "\n").encode())
+            self._proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise CandidateFailure(self._crash_text()) from None
+        return self._receive()
+
+    def _receive(self) -> dict[str, Any]:
+        assert self._proc.stdout is not None
+        fd = self._proc.stdout.fileno()
+        while b"\n" not in self._buffer:
+            remaining = self._deadline - time.monotonic()
+            if remaining <= 0:
+                raise CandidateFailure(f"timed out after {self._timeout:g} s")
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if not ready:
+                continue
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                raise CandidateFailure(self._crash_text())
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        try:
+            reply = json.loads(line)
+        except ValueError:
+            raise CandidateFailure("sent an unreadable answer") from None
+        if not isinstance(reply, dict) or "error" in reply:
+            raise CandidateFailure(str(reply.get("error") if isinstance(reply, dict) else reply))
+        return reply
+
+    def _crash_text(self) -> str:
+        self._proc.wait()
+        self._stderr.seek(0)
+        text = self._stderr.read().decode(errors="replace")
+        lines = [line for line in text.splitlines() if line.strip()]
+        last = lines[-1][-STDERR_TAIL_CHARS:] if lines else "no output"
+        return f"exited with code {self._proc.returncode}: {last}"
+
+    def close(self) -> None:
+        try:
+            os.killpg(self._proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # already gone with its group
+        self._proc.wait()
+        for stream in (self._proc.stdin, self._proc.stdout, self._stderr):
+            if stream is not None:
+                stream.close()
+
+
+def solve_all(program_path: str, workloads: list[Workload],
+              timeout_seconds: float) -> dict[str, Any]:
+    """The candidate's raw answer per workload; a CandidateFailure names the workload at fault."""
+    session = CandidateSession(program_path, ENTRY_POINT, timeout_seconds)
+    try:
+        session.request({"op": "load", "tasks": {w.name: w.task() for w in workloads}})
+        answers = {}
+        for w in workloads:
+            try:
+                session.request({"op": "run", "key": w.name})
+                answers[w.name] = session.request({"op": "fetch", "key": w.name})["result"]
+            except CandidateFailure as exc:
+                raise CandidateFailure(f"workload {w.name}: {exc}") from None
+        return answers
+    finally:
+        session.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Scoring and the contract's entry points.
+# ---------------------------------------------------------------------------------------------
+
+def load_config() -> dict[str, Any]:
+    with open(PROBLEM_DIR / "problem.toml", "rb") as handle:
+        return tomllib.load(handle)
+
+
+def evaluate(program_path: str, workloads: list[str] | None = None) -> dict[str, Any]:
+    config = load_config()
+    chosen = make_workloads(list(config["workloads"]["train_seeds"]))
+    if workloads is not None:
+        by_name = {w.name: w for w in chosen}
+        unknown = [name for name in workloads if name not in by_name]
+        if unknown or not workloads:
+            return _failed(f"unknown workloads {unknown}; valid names: {', '.join(by_name)}")
+        chosen = [by_name[name] for name in workloads]
+    return score_program(program_path, chosen, float(config["candidate"]["timeout_seconds"]))
+
+
+def evaluate_heldout(program_path: str) -> dict[str, Any]:
+    config = load_config()
+    chosen = make_workloads(list(config["workloads"]["heldout_seeds"]))
+    return score_program(program_path, chosen, float(config["candidate"]["timeout_seconds"]))
+
+
+def score_program(program_path: str, workloads: list[Workload],
+                  timeout_seconds: float) -> dict[str, Any]:
+    """Run the candidate on the workloads, validate its plans and score them: per workload the
+    ratio lower bound / cost (1.0 would be optimal); combined_score is their mean."""
+    started = time.perf_counter()
+    try:
+        answers = solve_all(program_path, workloads, timeout_seconds)
+    except CandidateFailure as exc:
+        return _failed(f"candidate failed: {exc}")
+    candidate_seconds = time.perf_counter() - started
+    costs: dict[str, Cost] = {}
+    for w in workloads:
+        try:
+            costs[w.name] = transfer_cost(w, validate_plan(w, answers[w.name]))
+        except InvalidAnswer as exc:
+            return _failed(f"workload {w.name}: invalid answer: {exc}")
+    per_workload = {w.name: lower_bound_usd(w) / costs[w.name].total_usd for w in workloads}
+    baseline = {w.name: transfer_cost(w, reference_plan(w)) for w in workloads}
+    n = len(workloads)
+    return {
+        "combined_score": sum(per_workload.values()) / n,
+        "mean_cost_usd": sum(c.total_usd for c in costs.values()) / n,
+        "mean_egress_usd": sum(c.egress_usd for c in costs.values()) / n,
+        "mean_vm_usd": sum(c.vm_usd for c in costs.values()) / n,
+        "mean_transfer_seconds": sum(c.seconds for c in costs.values()) / n,
+        "cost_vs_baseline": sum(costs[k].total_usd / baseline[k].total_usd for k in costs) / n,
+        "per_workload": per_workload,
+        "artifacts": {"worst_workloads": _worst_text(per_workload, costs, baseline)},
+        "timings": {"candidate_seconds": candidate_seconds,
+                    "evaluation_seconds": time.perf_counter() - started},
+    }
+
+
+def _worst_text(per_workload: dict[str, float], costs: dict[str, Cost],
+                baseline: dict[str, Cost], count: int = 3) -> str:
+    worst = sorted(per_workload, key=lambda name: (per_workload[name], name))[:count]
+    lines = []
+    for name in worst:
+        c, b = costs[name], baseline[name]
+        lines.append(f"{name}: score {per_workload[name]:.3f}, cost ${c.total_usd:.2f} "
+                     f"(egress ${c.egress_usd:.2f} + VMs ${c.vm_usd:.2f}, {c.seconds:.0f} s, "
+                     f"{c.regions_used} regions) vs cheapest-path baseline ${b.total_usd:.2f} "
+                     f"(egress ${b.egress_usd:.2f}, {b.seconds:.0f} s)")
+    return "\n".join(lines)
+
+
+def _failed(error: str) -> dict[str, Any]:
+    return {"combined_score": 0.0, "error": error}

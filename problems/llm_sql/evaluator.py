@@ -1,0 +1,709 @@
+"""Trusted evaluator of the LLM-SQL problem: reorder a table's rows, and the fields inside each row,
+so that the prompts an SQL query sends to an LLM share long prefixes (prefix-cache hits), fast.
+
+The candidate runs in a persistent child process and returns, for every table, the rows in a new
+order, each with its field order. This module checks that the answer is a permutation of the rows
+and of each row's fields, serialises the rows itself and computes the prefix hit rate. The wall
+time of each call is measured here, around the request to the child, minus a calibrated round
+trip, and compared with a trusted copy of the baseline served and timed the same way on the same
+table. The hit rate is deterministic; the speed term carries timing noise.
+
+    evaluate(program_path, workloads=None) -> dict   training workloads (or a named subset)
+    evaluate_heldout(program_path) -> dict          held-out workloads
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import itertools
+import json
+import math
+import os
+import random
+import select
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+PROBLEM_DIR = Path(__file__).resolve().parent
+ENTRY_POINT = "reorder_table"
+STDERR_TAIL_CHARS = 2000
+HIT_WEIGHT = 0.95              # combined = 0.95 x hit rate + 0.05 x speed term (as the paper's)
+SPEED_CAP = 10.0               # 10x faster than the baseline earns the whole speed term
+MIN_CALL_SECONDS = 1e-3        # floor of both measured times: below it timing is noise
+PING_REPEATS = 7
+WARMUP_SEED = 12345
+
+
+def serialise(column: str, value: str) -> str:
+    """One field of a prompt; a row's prompt is its fields joined in the chosen order."""
+    return f"{column}: {value}\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# Workloads: tables in the spirit of the paper's datasets, made of pseudo-words.
+# ---------------------------------------------------------------------------------------------
+
+SYLLABLES = ("ka", "lo", "mi", "ra", "ten", "vor", "sel", "un", "dra", "pe", "qui", "zo", "bel",
+             "gar", "nis", "to", "ly", "mar", "den", "rik", "sa", "fo", "hul", "est", "ban", "cor")
+
+
+class Words:
+    """A seeded vocabulary with Zipf-like word frequencies, and text built from it."""
+
+    def __init__(self, rng: random.Random, size: int = 1500) -> None:
+        self.rng = rng
+        seen: dict[str, None] = {}
+        while len(seen) < size:
+            seen["".join(rng.choice(SYLLABLES) for _ in range(rng.randint(1, 3)))] = None
+        self.vocabulary = list(seen)
+        self.cumulative = zipf_cumulative(size, 1.0)
+
+    def text(self, low: int, high: int) -> str:
+        count = self.rng.randint(low, high)
+        return " ".join(self.rng.choices(self.vocabulary, cum_weights=self.cumulative, k=count))
+
+    def title(self, low: int, high: int) -> str:
+        return " ".join(word.capitalize() for word in self.text(low, high).split())
+
+    def names(self, count: int) -> list[str]:
+        return [f"{self.title(1, 1)} {self.title(1, 1)}" for _ in range(count)]
+
+
+def zipf_cumulative(size: int, exponent: float) -> list[float]:
+    return list(itertools.accumulate(1.0 / (rank + 1) ** exponent for rank in range(size)))
+
+
+def zipf_pick(rng: random.Random, items: list, exponent: float = 1.0):
+    """An item, the k-th with weight 1 / k ** exponent."""
+    key = (len(items), exponent)
+    if key not in _CUMULATIVE:
+        _CUMULATIVE[key] = zipf_cumulative(*key)
+    return rng.choices(items, cum_weights=_CUMULATIVE[key])[0]
+
+
+_CUMULATIVE: dict[tuple[int, float], list[float]] = {}
+
+
+Table = tuple[list[str], list[list[str]]]
+
+
+def movies_table(rng: random.Random, n: int) -> Table:
+    """Critic reviews of movies: the movie id fixes title, genres, year and director."""
+    words = Words(rng)
+    directors, critics = words.names(60), words.names(250)
+    genres = [words.title(1, 1) for _ in range(15)]
+    movies = [[f"tt{number:07d}", words.title(2, 5),
+               "|".join(sorted(rng.sample(genres, rng.randint(1, 3)))),
+               str(rng.randint(1950, 2023)), zipf_pick(rng, directors)]
+              for number in rng.sample(range(10 ** 7), max(2, n // 12))]
+    scores = ["1/5", "2/5", "3/5", "4/5", "5/5", "A", "A-", "B+", "B", "C", "2.5/4", "3.5/4"]
+    columns = ["movie_id", "movie_title", "genres", "release_year", "director", "review_id",
+               "critic_name", "top_critic", "review_score", "review_date", "review_text"]
+    rows = []
+    for k in range(n):
+        movie = zipf_pick(rng, movies, 0.9)
+        rows.append(movie + [f"r{k:06d}", zipf_pick(rng, critics),
+                             rng.choice(["True", "False", "False", "False"]),
+                             zipf_pick(rng, scores, 0.5),
+                             f"20{rng.randint(10, 23)}-{rng.randint(1, 12):02d}-"
+                             f"{rng.randint(1, 28):02d}",
+                             words.text(15, 45)])
+    return columns, rows
+
+
+def beer_table(rng: random.Random, n: int) -> Table:
+    """Beer reviews: the beer id fixes name, brewery, style and strength; five sub-scores."""
+    words = Words(rng)
+    breweries = [f"{words.title(1, 2)} Brewing" for _ in range(40)]
+    styles = [words.title(1, 3) for _ in range(30)]
+    reviewers = [words.title(1, 1).lower() + str(rng.randint(1, 99)) for _ in range(400)]
+    beers = [[str(number), words.title(1, 4), zipf_pick(rng, breweries),
+              zipf_pick(rng, styles), f"{rng.uniform(3.5, 11.0):.1f}"]
+             for number in rng.sample(range(1000, 100000), max(2, n // 10))]
+    columns = ["beer_id", "beer_name", "brewery", "style", "abv", "reviewer", "overall", "aroma",
+               "appearance", "palate", "taste", "review_time", "review_text"]
+    rows = []
+    for _ in range(n):
+        beer = zipf_pick(rng, beers, 0.8)
+        quality = rng.uniform(2.0, 4.5)
+        marks = [f"{min(5.0, max(1.0, round(2 * rng.gauss(quality, 0.5)) / 2)):.1f}"
+                 for _ in range(5)]
+        rows.append(beer + [zipf_pick(rng, reviewers)] + marks
+                    + [str(1_300_000_000 + rng.randrange(10 ** 8)), words.text(20, 60)])
+    return columns, rows
+
+
+def products_table(rng: random.Random, n: int) -> Table:
+    """Product reviews: the product id fixes a long title, a long description and a category."""
+    words = Words(rng)
+    categories = [words.title(1, 2) for _ in range(25)]
+    brands = [words.title(1, 1) for _ in range(80)]
+    products = [[f"B0{number:08X}", words.title(4, 10), words.text(30, 60),
+                 zipf_pick(rng, categories), zipf_pick(rng, brands)]
+                for number in rng.sample(range(16 ** 8), max(2, n // 8))]
+    columns = ["product_id", "product_title", "description", "category", "brand", "user_id",
+               "rating", "verified", "summary", "review_text"]
+    rows = []
+    for _ in range(n):
+        product = zipf_pick(rng, products, 1.0)
+        rows.append(product + [f"A{rng.randrange(10 ** 6):06d}",
+                               zipf_pick(rng, ["5", "4", "3", "1", "2"], 1.0),
+                               rng.choice(["Y", "Y", "N"]), words.title(2, 6), words.text(10, 40)])
+    return columns, rows
+
+
+def posts_table(rng: random.Random, n: int) -> Table:
+    """Comments on Q&A posts (as in BIRD): the post id fixes title, body, tags and owner."""
+    words = Words(rng)
+    tags = [words.text(1, 1) for _ in range(60)]
+    users = [str(rng.randint(1, 99999)) for _ in range(500)]
+    posts = [[str(number), words.title(5, 12) + "?", words.text(40, 80),
+              "".join(f"<{t}>" for t in sorted(rng.sample(tags, rng.randint(1, 4)))),
+              zipf_pick(rng, users)] for number in rng.sample(range(1, 10 ** 6), max(2, n // 6))]
+    columns = ["post_id", "post_title", "post_body", "tags", "owner_user_id", "comment_id",
+               "comment_user_id", "comment_score", "comment_text"]
+    rows = []
+    for k in range(n):
+        post = zipf_pick(rng, posts, 1.1)
+        rows.append(post + [str(5_000_000 + k), zipf_pick(rng, users),
+                            str(min(10, int(rng.expovariate(0.7)))), words.text(5, 30)])
+    return columns, rows
+
+
+def scores_table(rng: random.Random, n: int) -> Table:
+    """Music-score metadata (as in PDMX): low-cardinality fields, no id fixing the others."""
+    words = Words(rng)
+    composers = words.names(250)
+    genres = [words.title(1, 1) for _ in range(12)]
+    keys = [f"{note}{mode}" for note in "CDEFGAB" for mode in (" major", " minor")]
+    columns = ["composer", "title", "genre", "license", "n_tracks", "rating", "complexity",
+               "key_signature", "time_signature", "has_lyrics"]
+    rows = []
+    for _ in range(n):
+        rows.append([zipf_pick(rng, composers, 1.1), words.title(1, 6), zipf_pick(rng, genres),
+                     zipf_pick(rng, ["CC0", "Public Domain", "CC-BY-4.0", "All rights reserved"]),
+                     str(min(8, 1 + int(rng.expovariate(1.0)))),
+                     "0.0" if rng.random() < 0.4 else f"{rng.uniform(3.0, 5.0):.1f}",
+                     rng.choice(["low", "medium", "high"]), zipf_pick(rng, keys, 0.7),
+                     zipf_pick(rng, ["4/4", "3/4", "6/8", "2/4", "2/2", "12/8"], 1.2),
+                     rng.choice(["True", "False"])])
+    return columns, rows
+
+
+def unique_table(rng: random.Random, n: int) -> Table:
+    """Edge case: every field unique per row except one two-valued flag."""
+    words = Words(rng)
+    columns = ["uuid", "name", "email", "flag", "address", "note"]
+    rows = [[f"{rng.randrange(16 ** 12):012x}", f"{words.title(1, 1)} {k}",
+             f"user{k}@{words.text(1, 1)}.example", rng.choice(["yes", "no"]),
+             f"{rng.randint(1, 999)} {words.title(1, 2)} Street", words.text(3, 12)]
+             for k in range(n)]
+    return columns, rows
+
+
+@dataclass(frozen=True)
+class Family:
+    build: Callable[[random.Random, int], Table]
+    num_rows: int
+
+
+FAMILIES: dict[str, Family] = {
+    "movies": Family(movies_table, 1200),
+    "beer": Family(beer_table, 1200),
+    "products": Family(products_table, 1000),
+    "posts": Family(posts_table, 1000),
+    "scores": Family(scores_table, 1200),
+    "unique": Family(unique_table, 600),
+    "tiny": Family(movies_table, 5),
+}
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    columns: list[str]
+    rows: list[list[str]]
+
+    def task(self) -> list[Any]:
+        """The positional arguments of reorder_table."""
+        return [self.columns, self.rows]
+
+
+def make_workload(family_name: str, seed: int) -> Workload:
+    family = FAMILIES[family_name]
+    rng = random.Random(f"llm_sql:{family_name}:{seed}")
+    columns, rows = family.build(rng, family.num_rows)
+    # No help from the generation order: rows and columns come shuffled.
+    rng.shuffle(rows)
+    order = list(range(len(columns)))
+    rng.shuffle(order)
+    return Workload(f"{family_name}-s{seed}", [columns[f] for f in order],
+                    [[row[f] for f in order] for row in rows])
+
+
+def make_workloads(seeds: list[int]) -> list[Workload]:
+    return [make_workload(family, seed) for seed in seeds for family in FAMILIES]
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation and the hit rate (trusted).
+# ---------------------------------------------------------------------------------------------
+
+class InvalidAnswer(ValueError):
+    """A reordering that breaks the interface; the message names the reason in one line."""
+
+
+def validate_order(workload: Workload, answer: Any) -> list[tuple[int, list[int]]]:
+    """The answer as (row, field order) pairs, or InvalidAnswer naming what is wrong."""
+    n, m = len(workload.rows), len(workload.columns)
+    if not isinstance(answer, list):
+        raise InvalidAnswer(f"expected a list of {n} (row, field order) pairs, "
+                            f"got {type(answer).__name__}")
+    if len(answer) != n:
+        raise InvalidAnswer(f"expected {n} rows, got {len(answer)}")
+    seen = [False] * n
+    fields = set(range(m))
+    out = []
+    for position, item in enumerate(answer):
+        if not isinstance(item, list) or len(item) != 2:
+            raise InvalidAnswer(f"position {position}: expected a (row, field order) pair, "
+                                f"got {_short(item)}")
+        row, order = item
+        if type(row) is not int or not 0 <= row < n:
+            raise InvalidAnswer(f"position {position}: row {_short(row)} is not an int "
+                                f"in 0..{n - 1}")
+        if seen[row]:
+            raise InvalidAnswer(f"position {position}: row {row} appears twice")
+        seen[row] = True
+        if (not isinstance(order, list) or len(order) != m
+                or not all(type(f) is int for f in order) or set(order) != fields):
+            raise InvalidAnswer(f"position {position}: the field order of row {row} must be a "
+                                f"permutation of 0..{m - 1}, got {_short(order)}")
+        out.append((row, order))
+    return out
+
+
+def prompts(workload: Workload, order: list[tuple[int, list[int]]]) -> list[str]:
+    cols, rows = workload.columns, workload.rows
+    return ["".join(serialise(cols[f], rows[r][f]) for f in fields) for r, fields in order]
+
+
+def common_prefix(a: str, b: str) -> int:
+    """Length of the longest common prefix, by binary search over slice comparisons."""
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[:middle] == b[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def prefix_hits(texts: list[str]) -> list[int]:
+    """For each prompt, its longest common prefix with any earlier prompt. The earlier prompt
+    sharing the longest prefix is a lexicographic neighbour, so a sorted list suffices."""
+    earlier: list[str] = []
+    hits = []
+    for text in texts:
+        at = bisect.bisect_left(earlier, text)
+        best = 0
+        if at > 0:
+            best = common_prefix(earlier[at - 1], text)
+        if at < len(earlier):
+            best = max(best, common_prefix(earlier[at], text))
+        hits.append(best)
+        earlier.insert(at, text)
+    return hits
+
+
+def hit_rate(workload: Workload, order: list[tuple[int, list[int]]]) -> float:
+    texts = prompts(workload, order)
+    total = sum(len(t) for t in texts)
+    return sum(prefix_hits(texts)) / total if total else 0.0
+
+
+def speed_term(reference_seconds: float, candidate_seconds: float) -> float:
+    """0.5 at the baseline's speed, 1.0 at SPEED_CAP times faster, 0.0 at SPEED_CAP times slower."""
+    ratio = max(reference_seconds, MIN_CALL_SECONDS) / max(candidate_seconds, MIN_CALL_SECONDS)
+    return min(1.0, max(0.0, 0.5 + 0.5 * math.log(ratio) / math.log(SPEED_CAP)))
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# ---------------------------------------------------------------------------------------------
+# The trusted reference: a copy of the GGR baseline, for time and hit-rate comparisons.
+# ---------------------------------------------------------------------------------------------
+
+REFERENCE_LENGTH_POWER = 1.0
+REFERENCE_MIN_GROUP_ROWS = 3
+REFERENCE_MAX_DEPTH = 4
+
+
+def reference_reorder(columns: list[str], rows: list[list[str]]) -> list[tuple[int, list[int]]]:
+    """The baseline's greedy group recursion, step for step."""
+    return _ggr(columns, rows, list(range(len(rows))), list(range(len(columns))), [])
+
+
+def _ggr(columns: list[str], rows: list[list[str]], ids: list[int], fields: list[int],
+         prefix: list[int]) -> list[tuple[int, list[int]]]:
+    if len(ids) < REFERENCE_MIN_GROUP_ROWS or not fields or len(prefix) >= REFERENCE_MAX_DEPTH:
+        return _sorted_rows(rows, ids, fields, prefix)
+    members: dict[tuple[int, str], list[int]] = {}
+    for i in ids:
+        for f in fields:
+            members.setdefault((f, rows[i][f]), []).append(i)
+    size = {key: len(group) for key, group in members.items()}
+    heap = [(-_score(columns, key, size[key]), key)
+            for key in members if size[key] >= REFERENCE_MIN_GROUP_ROWS]
+    heapq.heapify(heap)
+    placed: set[int] = set()
+    out: list[tuple[int, list[int]]] = []
+    while heap:
+        negative, key = heapq.heappop(heap)
+        score = _score(columns, key, size[key])
+        if -negative != score:
+            if size[key] >= REFERENCE_MIN_GROUP_ROWS:
+                heapq.heappush(heap, (-score, key))
+            continue
+        group = [i for i in members[key] if i not in placed]
+        out += _ggr(columns, rows, group, [f for f in fields if f != key[0]], prefix + [key[0]])
+        for i in group:
+            placed.add(i)
+            for f in fields:
+                size[(f, rows[i][f])] -= 1
+    return out + _sorted_rows(rows, [i for i in ids if i not in placed], fields, prefix)
+
+
+def _score(columns: list[str], key: tuple[int, str], count: int) -> float:
+    return (count - 1) * len(serialise(columns[key[0]], key[1])) ** REFERENCE_LENGTH_POWER
+
+
+def _sorted_rows(rows: list[list[str]], ids: list[int], fields: list[int],
+                 prefix: list[int]) -> list[tuple[int, list[int]]]:
+    distinct = {f: len({rows[i][f] for i in ids}) for f in fields}
+    order = prefix + sorted(fields, key=lambda f: (distinct[f], f))
+    return [(i, order) for i in sorted(ids, key=lambda i: [rows[i][f] for f in order])]
+
+
+# ---------------------------------------------------------------------------------------------
+# The candidate's child process: a small server that imports the candidate and answers requests.
+# ---------------------------------------------------------------------------------------------
+
+# fd 1 is pointed at stderr before the candidate is imported, so its prints cannot corrupt answers.
+_DRIVER = r"""
+import importlib.util, json, os, sys, traceback
+answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
+os.dup2(2, 1)
+sys.stdout = sys.stderr
+def send(message):
+    answers.write(json.dumps(message) + "\n")
+    answers.flush()
+def reason(exc):
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()[-1]
+def plain(value):
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    return value
+try:
+    spec = importlib.util.spec_from_file_location("candidate", sys.argv[1])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["candidate"] = module  # dataclasses and pickle look a module up by name
+    spec.loader.exec_module(module)
+    entry = getattr(module, sys.argv[2])
+except BaseException as exc:
+    send({"error": "import failed: " + reason(exc)})
+    raise SystemExit(0)
+send({"ok": True})
+tasks, results = {}, {}
+for line in sys.stdin:
+    request = json.loads(line)
+    op = request["op"]
+    if op == "ping":
+        send({"ok": True})
+    elif op == "load":
+        for key, args in request["tasks"].items():
+            for index in request.get("arrays", ()):
+                import numpy
+                args[index] = numpy.asarray(args[index], dtype=numpy.float64)
+            tasks[key] = args
+        send({"ok": True})
+    elif op == "run":
+        try:
+            results[request["key"]] = entry(*tasks.pop(request["key"]))
+        except BaseException as exc:
+            send({"error": reason(exc)})
+            continue
+        send({"ok": True})
+    elif op == "fetch":
+        try:
+            send({"ok": True, "result": plain(results.pop(request["key"]))})
+        except BaseException as exc:
+            send({"error": "answer cannot be sent as JSON: " + reason(exc)})
+"""
+
+
+class CandidateFailure(RuntimeError):
+    """The candidate crashed, timed out or broke the protocol; the message says which."""
+
+
+class CandidateSession:
+    """A child process serving one candidate program; every request shares one deadline."""
+
+    def __init__(self, program_path: str, entry: str, timeout_seconds: float) -> None:
+        self._timeout = timeout_seconds
+        self._deadline = time.monotonic() + timeout_seconds
+        self._stderr = tempfile.TemporaryFile()
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
+               "PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+               "MKL_NUM_THREADS": "1"}
+        # -s -P instead of -I: -I would also drop PYTHONHASHSEED and make set order vary per run.
+        self._proc = subprocess.Popen(
+            [sys.executable, "-s", "-P", "-c", _DRIVER, str(program_path), entry],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=env,
+            start_new_session=True)
+        self._buffer = b""
+        self._receive()
+
+    def request(self, message: dict[str, Any]) -> dict[str, Any]:
+        try:
+            assert self._proc.stdin is not None
+            self._proc.stdin.write((json.dumps(message) + "\n").encode())
+            self._proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise CandidateFailure(self._crash_text()) from None
+        return self._receive()
+
+    def timed_request(self, message: dict[str, Any]) -> float:
+        """Wall seconds from sending the request to reading the reply."""
+        started = time.perf_counter()
+        self.request(message)
+        return time.perf_counter() - started
+
+    def _receive(self) -> dict[str, Any]:
+        assert self._proc.stdout is not None
+        fd = self._proc.stdout.fileno()
+        while b"\n" not in self._buffer:
+            remaining = self._deadline - time.monotonic()
+            if remaining <= 0:
+                raise CandidateFailure(f"timed out after {self._timeout:g} s")
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if not ready:
+                continue
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                raise CandidateFailure(self._crash_text())
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        try:
+            reply = json.loads(line)
+        except ValueError:
+            raise CandidateFailure("sent an unreadable answer") from None
+        if not isinstance(reply, dict) or "error" in reply:
+            raise CandidateFailure(str(reply.get("error") if isinstance(reply, dict) else reply))
+        return reply
+
+    def _crash_text(self) -> str:
+        self._proc.wait()
+        self._stderr.seek(0)
+        text = self._stderr.read().decode(errors="replace")
+        lines = [line for line in text.splitlines() if line.strip()]
+        last = lines[-1][-STDERR_TAIL_CHARS:] if lines else "no output"
+        return f"exited with code {self._proc.returncode}: {last}"
+
+    def close(self) -> None:
+        try:
+            os.killpg(self._proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # already gone with its group
+        self._proc.wait()
+        for stream in (self._proc.stdin, self._proc.stdout, self._stderr):
+            if stream is not None:
+                stream.close()
+
+
+@dataclass(frozen=True)
+class Measured:
+    answer: Any
+    candidate_seconds: float
+    reference_seconds: float
+    reference_answer: list
+
+
+def warmup_task() -> list[Any]:
+    """An unscored table solved first, so imports and caches warm up outside the timed calls."""
+    columns, rows = movies_table(random.Random(WARMUP_SEED), 200)
+    return [columns, rows]
+
+
+class TimedServer:
+    """A session ready for timed calls: inputs loaded, warmed up, its round trip calibrated."""
+
+    def __init__(self, program_path: str, entry: str, tasks: dict[str, Any],
+                 timeout_seconds: float) -> None:
+        self.session = CandidateSession(program_path, entry, timeout_seconds)
+        try:
+            self.session.request({"op": "load", "tasks": {**tasks, "warmup": warmup_task()}})
+            try:
+                self.session.request({"op": "run", "key": "warmup"})
+                self.session.request({"op": "fetch", "key": "warmup"})
+            except CandidateFailure as exc:
+                raise CandidateFailure(f"warm-up table: {exc}") from None
+            self.round_trip = statistics.median(self.session.timed_request({"op": "ping"})
+                                                for _ in range(PING_REPEATS))
+        except BaseException:
+            self.session.close()
+            raise
+
+    def call(self, key: str) -> tuple[Any, float]:
+        """The answer for one loaded input and the seconds the call took, round trip removed."""
+        elapsed = self.session.timed_request({"op": "run", "key": key})
+        answer = self.session.request({"op": "fetch", "key": key})["result"]
+        return answer, max(elapsed - self.round_trip, 0.0)
+
+
+def _reference_call(reference: TimedServer, key: str) -> tuple[Any, float]:
+    try:
+        return reference.call(key)
+    except CandidateFailure as exc:
+        raise RuntimeError(f"the trusted reference failed: {exc}") from None
+
+
+def run_tables(program_path: str, workloads: list[Workload],
+               timeout_seconds: float) -> dict[str, Measured]:
+    """Every table's answer and times. The trusted reference runs in a child of its own, served
+    the same way, and is timed right before or after the candidate on the same table. Each table
+    is solved once: the first sight of an input cannot profit from a cache of earlier answers."""
+    tasks = {w.name: w.task() for w in workloads}
+    candidate = TimedServer(program_path, ENTRY_POINT, tasks, timeout_seconds)
+    try:
+        try:
+            reference = TimedServer(str(PROBLEM_DIR / "evaluator.py"), "reference_reorder",
+                                    tasks, timeout_seconds)
+        except CandidateFailure as exc:
+            raise RuntimeError(f"the trusted reference failed: {exc}") from None
+        try:
+            measured = {}
+            for index, w in enumerate(workloads):
+                # Alternate who goes first, so neither always meets a cold CPU or cache.
+                if index % 2:
+                    reference_answer, reference_seconds = _reference_call(reference, w.name)
+                try:
+                    answer, seconds = candidate.call(w.name)
+                except CandidateFailure as exc:
+                    raise CandidateFailure(f"workload {w.name}: {exc}") from None
+                if not index % 2:
+                    reference_answer, reference_seconds = _reference_call(reference, w.name)
+                measured[w.name] = Measured(answer, seconds, reference_seconds, reference_answer)
+            return measured
+        finally:
+            reference.session.close()
+    finally:
+        candidate.session.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Scoring and the contract's entry points.
+# ---------------------------------------------------------------------------------------------
+
+def load_config() -> dict[str, Any]:
+    with open(PROBLEM_DIR / "problem.toml", "rb") as handle:
+        return tomllib.load(handle)
+
+
+def evaluate(program_path: str, workloads: list[str] | None = None) -> dict[str, Any]:
+    config = load_config()
+    chosen = make_workloads(list(config["workloads"]["train_seeds"]))
+    if workloads is not None:
+        by_name = {w.name: w for w in chosen}
+        unknown = [name for name in workloads if name not in by_name]
+        if unknown or not workloads:
+            return _failed(f"unknown workloads {unknown}; valid names: {', '.join(by_name)}")
+        chosen = [by_name[name] for name in workloads]
+    return score_program(program_path, chosen, float(config["candidate"]["timeout_seconds"]))
+
+
+def evaluate_heldout(program_path: str) -> dict[str, Any]:
+    config = load_config()
+    chosen = make_workloads(list(config["workloads"]["heldout_seeds"]))
+    return score_program(program_path, chosen, float(config["candidate"]["timeout_seconds"]))
+
+
+@dataclass(frozen=True)
+class WorkloadResult:
+    hit_rate: float
+    reference_hit_rate: float
+    candidate_seconds: float
+    reference_seconds: float
+
+    @property
+    def speed(self) -> float:
+        return speed_term(self.reference_seconds, self.candidate_seconds)
+
+    @property
+    def score(self) -> float:
+        return HIT_WEIGHT * self.hit_rate + (1.0 - HIT_WEIGHT) * self.speed
+
+
+def score_program(program_path: str, workloads: list[Workload],
+                  timeout_seconds: float) -> dict[str, Any]:
+    """Per workload: 0.95 x prefix hit rate + 0.05 x speed term; combined_score is the mean."""
+    started = time.perf_counter()
+    try:
+        measured = run_tables(program_path, workloads, timeout_seconds)
+    except CandidateFailure as exc:
+        return _failed(f"candidate failed: {exc}")
+    results: dict[str, WorkloadResult] = {}
+    for w in workloads:
+        m = measured[w.name]
+        try:
+            order = validate_order(w, m.answer)
+        except InvalidAnswer as exc:
+            return _failed(f"workload {w.name}: invalid answer: {exc}")
+        reference = validate_order(w, m.reference_answer)
+        results[w.name] = WorkloadResult(hit_rate(w, order), hit_rate(w, reference),
+                                         m.candidate_seconds, m.reference_seconds)
+    per_workload = {name: r.score for name, r in results.items()}
+    ratios = [max(r.reference_seconds, MIN_CALL_SECONDS)
+              / max(r.candidate_seconds, MIN_CALL_SECONDS) for r in results.values()]
+    n = len(results)
+    return {
+        "combined_score": sum(per_workload.values()) / n,
+        "hit_rate": sum(r.hit_rate for r in results.values()) / n,
+        "baseline_hit_rate": sum(r.reference_hit_rate for r in results.values()) / n,
+        "speed_term": sum(r.speed for r in results.values()) / n,
+        "speedup_vs_baseline": math.exp(sum(math.log(x) for x in ratios) / n),
+        "runtime_ms": 1000 * sum(r.candidate_seconds for r in results.values()) / n,
+        "per_workload": per_workload,
+        "artifacts": {"worst_workloads": _worst_text(results)},
+        "timings": {"candidate_call_ms": 1000 * sum(r.candidate_seconds for r in results.values()),
+                    "baseline_call_ms": 1000 * sum(r.reference_seconds for r in results.values()),
+                    "evaluation_seconds": time.perf_counter() - started},
+    }
+
+
+def _worst_text(results: dict[str, WorkloadResult], count: int = 3) -> str:
+    worst = sorted(results, key=lambda name: (results[name].score, name))[:count]
+    return "\n".join(
+        f"{name}: score {results[name].score:.4f}, hit rate {results[name].hit_rate:.4f} vs "
+        f"baseline {results[name].reference_hit_rate:.4f}, call "
+        f"{1000 * results[name].candidate_seconds:.1f} ms vs baseline "
+        f"{1000 * results[name].reference_seconds:.1f} ms" for name in worst)
+
+
+def _failed(error: str) -> dict[str, Any]:
+    return {"combined_score": 0.0, "error": error}

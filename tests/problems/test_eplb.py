@@ -1,0 +1,242 @@
+"""The EPLB problem folder: balance and speed terms, validation, child handling, discrimination."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+FOLDER = Path(__file__).resolve().parents[2] / "problems" / "eplb"
+
+
+def _load_evaluator():
+    spec = importlib.util.spec_from_file_location("eplb_evaluator", FOLDER / "evaluator.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+ev = _load_evaluator()
+BASELINE = str(FOLDER / "initial.py")
+# One layer, three experts, four slots on two GPUs (slots 0-1 on GPU 0, 2-3 on GPU 1).
+TINY = ev.Family(num_experts=3, num_replicas=4, num_groups=1, num_nodes=1, num_gpus=2,
+                 num_layers=1, popularity="lognormal", skew=1.0, persistence=0.5, drift=0.1)
+VALID = [[[0, 1, 0, 2]], [[[0, 2], [1, -1], [3, -1]]], [[2, 1, 1]]]
+
+
+def _write(tmp_path: Path, name: str, body: str) -> str:
+    path = tmp_path / name
+    path.write_text(body, encoding="utf-8")
+    return str(path)
+
+
+def _with_constant(name: str, value: str, tmp_path: Path) -> str:
+    source = (FOLDER / "initial.py").read_text(encoding="utf-8")
+    old = next(line for line in source.splitlines() if line.startswith(f"{name} = "))
+    return _write(tmp_path, f"{name.lower()}_{value}.py", source.replace(old, f"{name} = {value}"))
+
+
+# --- balance and speed, by hand -----------------------------------------------------------------
+
+def test_balancedness_by_hand():
+    load = np.array([[4.0, 2.0, 1.0, 1.0]])
+    # GPU 0 holds experts 0 and 1 (6), GPU 1 experts 2 and 3 (2): mean 4 / max 6.
+    assert ev.balancedness(load, np.array([[0, 1, 2, 3]]), 2) == pytest.approx(4 / 6)
+    # GPU 0 holds 0 and 2 (5), GPU 1 holds 1 and 3 (3): mean 4 / max 5.
+    assert ev.balancedness(load, np.array([[0, 2, 1, 3]]), 2) == pytest.approx(0.8)
+
+
+def test_replicas_split_their_expert_load_by_hand():
+    # Expert 0 (load 6) on slots 0 and 2: 3 each. GPU 0 = 3 + 2, GPU 1 = 3 + 2: perfect.
+    load = np.array([[6.0, 2.0, 2.0]])
+    phy2log = np.array([[0, 1, 0, 2]])
+    assert ev.gpu_loads(load, phy2log, 2).tolist() == [[5.0, 5.0]]
+    assert ev.balancedness(load, phy2log, 2) == pytest.approx(1.0)
+    # Two layers average; an idle layer counts as balanced.
+    two = np.array([[6.0, 2.0, 2.0], [0.0, 0.0, 0.0]])
+    assert ev.balancedness(two, np.array([[0, 0, 1, 2], [0, 1, 0, 2]]), 2) == pytest.approx(
+        (5 / 6 + 1.0) / 2)  # layer 0: GPU loads 6 and 4, mean 5, max 6
+
+
+@pytest.mark.parametrize("reference, candidate, expected", [
+    (1.0, 1.0, 0.5), (1.0, 0.1, 1.0), (1.0, 10.0, 0.0), (1.0, 0.001, 1.0),
+    (1.0, 10 ** -0.5, 0.75), (2.0, 4.0, 0.5 - 0.5 * np.log(2) / np.log(10)),
+])
+def test_speed_term_is_bounded_and_relative_to_the_baseline(reference, candidate, expected):
+    assert ev.speed_term(reference, candidate) == pytest.approx(expected)
+
+
+def test_workload_result_weights_balance_heavily():
+    result = ev.WorkloadResult(balance=0.8, reference_balance=0.7, candidate_seconds=0.001,
+                               reference_seconds=0.01)
+    assert result.speed == pytest.approx(1.0)
+    assert result.score == pytest.approx(0.9 * 0.8 + 0.1)
+
+
+def test_workloads_are_seeded_and_drift():
+    first = ev.make_workload("zipf-hot", 3)
+    assert first.name == "zipf-hot-s3"
+    assert np.array_equal(first.loads, ev.make_workload("zipf-hot", 3).loads)
+    assert not np.array_equal(first.loads, ev.make_workload("zipf-hot", 4).loads)
+    assert first.loads.shape == (4, 12, 256)
+    assert np.allclose(first.loads.sum(axis=2), 65536, rtol=0.05)
+    assert not np.array_equal(first.loads[0], first.loads[1])
+    cold = ev.make_workload("cold-experts", 1).loads
+    assert 0.25 < (cold[0] == 0).mean() < 0.45
+
+
+# --- validation ---------------------------------------------------------------------------------
+
+def test_a_valid_placement_passes_in_any_slot_order():
+    assert ev.validate_placement(TINY, VALID).tolist() == [[0, 1, 0, 2]]
+    swapped = [VALID[0], [[[2, 0], [1, -1], [3, -1]]], VALID[2]]
+    assert ev.validate_placement(TINY, swapped).tolist() == [[0, 1, 0, 2]]
+    padded = [VALID[0], [[[0, 2, -1], [1, -1, -1], [3, -1, -1]]], VALID[2]]
+    assert ev.validate_placement(TINY, padded).tolist() == [[0, 1, 0, 2]]
+
+
+@pytest.mark.parametrize("answer, reason", [
+    ({"balancedness": 1.0}, "expected the triple"),
+    (VALID + [{"balancedness": 1.0}], "expected the triple"),
+    ([[[0, 1, 0]], VALID[1], VALID[2]], "phy2log must have shape (1, 4)"),
+    ([[[0.0, 1.0, 0.0, 2.0]], VALID[1], VALID[2]], "phy2log must hold integers"),
+    ([[[True, False, True, False]], VALID[1], VALID[2]], "phy2log must hold integers"),
+    ([[[0, 1], [0]], VALID[1], VALID[2]], "not a rectangular array"),
+    ([[[0, 1, 0, 3]], VALID[1], VALID[2]], "outside 0..2"),
+    ([[[0, 1, 1, 1]], [[[0, -1, -1], [1, 2, 3], [-1, -1, -1]]], [[1, 3, 0]]],
+     "expert 2 has no replica"),
+    ([VALID[0], VALID[1], [[1, 2, 1]]], "logcnt says expert 0 has 1 replicas"),
+    ([VALID[0], VALID[1], [[2, 1]]], "logcnt must have shape (1, 3)"),
+    ([VALID[0], [[[0], [1], [3]]], VALID[2]], "log2phy must have shape (1, 3, >= 2)"),
+    ([VALID[0], [[[0, -1], [1, 2], [3, -1]]], VALID[2]], "then -1 padding"),
+    ([VALID[0], [[[0, 1], [2, -1], [3, -1]]], VALID[2]], "another expert"),
+    ([VALID[0], [[[0, 0], [1, -1], [3, -1]]], VALID[2]], "a slot twice"),
+    ([VALID[0], [[[0, 9], [1, -1], [3, -1]]], VALID[2]], "slot id outside -1..3"),
+])
+def test_invalid_placements_are_rejected(answer, reason):
+    with pytest.raises(ev.InvalidAnswer) as caught:
+        ev.validate_placement(TINY, answer)
+    assert reason in str(caught.value)
+
+
+def test_claimed_scores_are_ignored(tmp_path):
+    program = _write(tmp_path, "claims.py", (
+        "def rebalance_experts(weight, num_replicas, num_groups, num_nodes, num_gpus):\n"
+        "    print('balancedness 1.0')\n"
+        "    return {'balancedness': 1.0, 'combined_score': 1.0}\n"))
+    result = ev.evaluate(program, workloads=["no-spare-s1"])
+    assert result["combined_score"] == 0.0
+    assert "no-spare-s1/w0" in result["error"] and "expected the triple" in result["error"]
+
+
+def test_crash_timeout_and_bad_import_score_zero(tmp_path):
+    crash = _write(tmp_path, "crash.py", "def rebalance_experts(*args):\n"
+                                         "    raise ValueError('out of experts')\n")
+    result = ev.evaluate(crash, workloads=["no-spare-s1"])
+    assert result["combined_score"] == 0.0
+    # The unscored warm-up input is solved first, so that is where the crash shows.
+    assert "warm-up input" in result["error"] and "ValueError: out of experts" in result["error"]
+
+    bad_import = _write(tmp_path, "bad_import.py", "import no_such_module_here\n")
+    assert "import failed" in ev.evaluate(bad_import, workloads=["no-spare-s1"])["error"]
+
+    slow = _write(tmp_path, "slow.py", "def rebalance_experts(*args):\n"
+                                       "    while True:\n        pass\n")
+    result = ev.score_program(slow, [ev.make_workload("no-spare", 1)], timeout_seconds=1.0)
+    assert result["combined_score"] == 0.0 and "timed out after 1 s" in result["error"]
+
+
+def test_unknown_workload_names_are_listed():
+    result = ev.evaluate(BASELINE, workloads=["lognormal-s9"])
+    assert result["combined_score"] == 0.0
+    assert "lognormal-s9" in result["error"] and "zipf-hot-s1" in result["error"]
+
+
+# --- the evaluator discriminates ----------------------------------------------------------------
+
+ROUND_ROBIN = """
+import numpy as np
+
+def rebalance_experts(weight, num_replicas, num_groups, num_nodes, num_gpus):
+    num_layers, num_experts = np.shape(weight)
+    phy2log = np.tile(np.arange(num_replicas) % num_experts, (num_layers, 1))
+    logcnt = np.stack([np.bincount(row, minlength=num_experts) for row in phy2log])
+    log2phy = np.full((num_layers, num_experts, logcnt.max()), -1)
+    for layer in range(num_layers):
+        for slot, expert in enumerate(phy2log[layer]):
+            log2phy[layer, expert, np.argmax(log2phy[layer, expert] < 0)] = slot
+    return phy2log, log2phy, logcnt
+"""
+
+# Vectorised over layers: spare slots to the hottest expert per replica, then the replicas,
+# heaviest first, dealt to GPUs in a zig-zag (0..G-1, G-1..0, ...) with no packing loop.
+SERPENTINE = """
+import numpy as np
+
+def rebalance_experts(weight, num_replicas, num_groups, num_nodes, num_gpus):
+    weight = np.asarray(weight, dtype=np.float64)
+    num_layers, num_experts = weight.shape
+    rows = np.arange(num_layers)
+    counts = np.ones((num_layers, num_experts), dtype=np.int64)
+    for _ in range(num_replicas - num_experts):
+        counts[rows, np.argmax(weight / counts, axis=1)] += 1
+    expert = np.repeat(np.tile(np.arange(num_experts), num_layers), counts.ravel())
+    expert = expert.reshape(num_layers, num_replicas)
+    share = np.take_along_axis(weight / counts, expert, axis=1)
+    ranked = np.take_along_axis(expert, np.argsort(-share, axis=1, kind="stable"), axis=1)
+    lap, position = np.divmod(np.arange(num_replicas), num_gpus)
+    gpu = np.where(lap % 2 == 0, position, num_gpus - 1 - position)
+    phy2log = np.empty_like(ranked)
+    phy2log[:, gpu * (num_replicas // num_gpus) + lap] = ranked
+    by_expert = np.argsort(phy2log, axis=1, kind="stable")
+    sorted_expert = np.take_along_axis(phy2log, by_expert, axis=1)
+    first = np.cumsum(counts, axis=1) - counts
+    rank = np.arange(num_replicas) - np.take_along_axis(first, sorted_expert, axis=1)
+    log2phy = np.full((num_layers, num_experts, counts.max()), -1, dtype=np.int64)
+    log2phy[np.repeat(rows, num_replicas), sorted_expert.ravel(), rank.ravel()] = by_expert.ravel()
+    return phy2log, log2phy, counts
+"""
+
+
+def test_baseline_sits_between_a_worse_and_a_better_policy(tmp_path):
+    baseline = ev.evaluate(BASELINE)
+    worse = ev.evaluate(_write(tmp_path, "round_robin.py", ROUND_ROBIN))
+    better = ev.evaluate(_write(tmp_path, "serpentine.py", SERPENTINE))
+    for result in (baseline, worse, better):
+        assert "error" not in result, result.get("error")
+    print(f"baseline {baseline['combined_score']:.4f} (balance {baseline['balancedness']:.4f}, "
+          f"{baseline['runtime_ms']:.2f} ms); serpentine {better['combined_score']:.4f} "
+          f"(balance {better['balancedness']:.4f}, {better['runtime_ms']:.2f} ms, "
+          f"{better['speedup_vs_baseline']:.1f}x); round robin {worse['combined_score']:.4f}")
+    assert baseline["balancedness"] == pytest.approx(baseline["baseline_balancedness"])
+    assert worse["balancedness"] < baseline["balancedness"] - 0.2
+    assert worse["combined_score"] < baseline["combined_score"] - 0.1
+    # The zig-zag keeps the balance (here it even gains, being free of the node hierarchy) and
+    # is many times faster; balance alone already puts it ahead, whatever the timing noise.
+    assert better["balancedness"] > baseline["balancedness"]
+    assert better["speedup_vs_baseline"] > 3.0
+    assert better["combined_score"] > baseline["combined_score"] + 0.02
+    assert "vs baseline" in baseline["artifacts"]["worst_workloads"]
+
+
+def test_tuning_the_replica_exponent_moves_the_balance_on_train_and_heldout(tmp_path):
+    spread = _with_constant("REPLICA_SHARE_EXPONENT", "1.5", tmp_path)
+    pile = _with_constant("REPLICA_SHARE_EXPONENT", "0.5", tmp_path)
+    for run in (ev.evaluate, ev.evaluate_heldout):
+        base, up, down = (run(path)["balancedness"] for path in (BASELINE, spread, pile))
+        print(f"{run.__name__}: balancedness baseline {base:.4f}, exponent 1.5 {up:.4f}, "
+              f"0.5 {down:.4f}")
+        assert up > base + 0.005
+        assert down < base
+
+
+def test_balance_figures_are_deterministic():
+    first = ev.evaluate(BASELINE, workloads=["drifting-s1", "cold-experts-s1"])
+    second = ev.evaluate(BASELINE, workloads=["drifting-s1", "cold-experts-s1"])
+    for key in ("balancedness", "baseline_balancedness", "plan_window_balancedness"):
+        assert first[key] == second[key]
+    assert set(first["per_workload"]) == {"drifting-s1", "cold-experts-s1"}
