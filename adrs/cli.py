@@ -132,7 +132,6 @@ def best(run_dir: Annotated[Path, typer.Argument(help="The run directory.")]) ->
 @app.command()
 def problems() -> None:
     """The problems adrs knows, one line each."""
-    table = Table("name", "summary", "folder")
     seen: set[str] = set()
     for root in problem_roots():
         for folder in sorted(root.iterdir()) if root.is_dir() else []:
@@ -140,11 +139,10 @@ def problems() -> None:
                 continue
             seen.add(folder.name)
             try:
-                spec = Problem.load(folder)
-                table.add_row(spec.name, escape(spec.spec.summary), str(folder))
+                line = Problem.load(folder).spec.summary
             except ProblemError as exc:
-                table.add_row(folder.name, f"[red]{escape(str(exc))}[/]", str(folder))
-    console.print(table)
+                line = f"(broken) {exc}"
+            typer.echo(f"{folder.name:<18} {line}")
 
 
 def _drive(run_dir: Path, settings: RunSettings) -> None:

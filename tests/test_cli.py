@@ -43,9 +43,11 @@ def test_run_log_show_best(toy_dir, tmp_path):
     assert code == 0 and "stopped: completed 2 iterations" in out
 
 
-def test_problems_lists_the_shipped_problems():
+def test_problems_lists_the_six_case_studies_one_line_each():
     code, out = adrs("problems")
-    assert code == 0 and "txn_scheduling" in out
+    names = [line.split()[0] for line in out.splitlines()]
+    assert code == 0 and names == ["cloudcast", "eplb", "llm_sql", "spot_multiregion",
+                                   "spot_scheduling", "txn_scheduling"]
 
 
 @pytest.mark.parametrize("args, message", [
