@@ -9,6 +9,7 @@ import random
 from dataclasses import dataclass
 from typing import Protocol
 
+from agents.model.usage import UsageMeter
 from agents.schemas import Findings, Plan, Verdict
 from tools.evaluation import EvaluationResult, EvaluationTool
 from tools.problem import Problem
@@ -25,6 +26,14 @@ def derive_rng(seed: int, *parts: object) -> random.Random:
 
 
 @dataclass(frozen=True)
+class ResearchNote:
+    """An insight an agent recorded about one program (a git note on its commit)."""
+
+    key: str  # the program's key, e.g. i0003-s0
+    text: str
+
+
+@dataclass(frozen=True)
 class PlanRequest:
     iteration: int
     count: int  # how many plans (candidates) this iteration
@@ -32,6 +41,8 @@ class PlanRequest:
     repository: RunRepository
     problem: Problem
     seed: int
+    notes: tuple[ResearchNote, ...] = ()  # the run's research notes, oldest first
+    meter: UsageMeter | None = None  # where a model brain counts its tokens, dollars and faults
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,8 @@ class CodeRequest:
     feedback: tuple[str, ...] = ()  # the critic's reasons when revising
     previous_source: str | None = None  # the attempt being revised
     seed: int = 0
+    problem: Problem | None = None
+    meter: UsageMeter | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +74,10 @@ class ReviewRequest:
     candidate_source: str
     known_fingerprints: frozenset[str]
     problem: Problem
+    iteration: int = 0
+    slot: int = 0
+    revision: int = 0
+    meter: UsageMeter | None = None
 
 
 @dataclass(frozen=True)
@@ -69,12 +86,18 @@ class AssessRequest:
     candidate_source: str
     parent: ProgramRecord
     tool: EvaluationTool
+    problem: Problem | None = None
+    parent_source: str | None = None  # for the model's view of the edit
+    iteration: int = 0
+    slot: int = 0
+    meter: UsageMeter | None = None
 
 
 @dataclass(frozen=True)
 class Assessment:
     result: EvaluationResult  # always from the tool, never from a model's words
     findings: Findings
+    note: str = ""  # a research note for the planner, kept as a git note on the commit
 
 
 class Planner(Protocol):

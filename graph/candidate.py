@@ -13,6 +13,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from agents.evolve_block import fingerprint
+from agents.model.usage import UsageMeter, add_counts, add_usage
 from agents.roles import AssessRequest, CodeRequest, ReviewRequest
 from agents.schemas import Plan
 from graph.context import RunContext
@@ -25,6 +26,7 @@ def code(state: CandidateState, runtime: Runtime[RunContext]) -> Command[Literal
     plan = Plan.model_validate(state["plan"])
     repo = ctx.repository
     previous = state.get("program_blob")
+    meter = UsageMeter()
     result = ctx.team.coder.write(CodeRequest(
         plan=plan,
         parent_source=repo.program_source(plan.parent_id),
@@ -35,13 +37,15 @@ def code(state: CandidateState, runtime: Runtime[RunContext]) -> Command[Literal
         feedback=tuple(state.get("feedback", ())),
         previous_source=repo.read_blob(previous) if previous else None,
         seed=ctx.settings.seed,
+        problem=ctx.problem,
+        meter=meter,
     ))
     if result.source is None:
         outcome = _outcome(state, plan, ctx, status="rejected", blob=None,
-                           verdict=f"no program written: {result.error}")
+                           verdict=f"no program written: {result.error}", meter=meter)
         return Command(goto=END, update={"outcomes": [outcome]})
     return Command(goto="critique", update={"program_blob": repo.store_blob(result.source),
-                                            "applied": result.note})
+                                            "applied": result.note, **_spent(meter)})
 
 
 def critique(state: CandidateState,
@@ -49,24 +53,29 @@ def critique(state: CandidateState,
     ctx = runtime.context
     plan = Plan.model_validate(state["plan"])
     repo = ctx.repository
+    meter = UsageMeter()
     verdict = ctx.team.critic.review(ReviewRequest(
         plan=plan,
         parent_source=repo.program_source(plan.parent_id),
         candidate_source=repo.read_blob(state["program_blob"]),
         known_fingerprints=ProgramDatabase.from_repository(repo).fingerprints(),
         problem=ctx.problem,
+        iteration=state["iteration"], slot=state["slot"],
+        revision=state.get("revisions", 0),
+        meter=meter,
     ))
     revisions = state.get("revisions", 0)
     text = verdict.describe()
     if verdict.decision == "approve":
-        return Command(goto="evaluate", update={"verdict": text})
+        return Command(goto="evaluate", update={"verdict": text, **_spent(meter)})
     if verdict.decision == "revise" and revisions < ctx.settings.max_revisions:
         return Command(goto="code", update={"revisions": revisions + 1,
-                                            "feedback": list(verdict.reasons), "verdict": text})
+                                            "feedback": list(verdict.reasons), "verdict": text,
+                                            **_spent(meter)})
     if verdict.decision == "revise":
         text = f"reject: still needs revision after {revisions} revisions; {text}"
     outcome = _outcome(state, plan, ctx, status="rejected", blob=state["program_blob"],
-                       verdict=text)
+                       verdict=text, meter=meter)
     return Command(goto=END, update={"outcomes": [outcome]})
 
 
@@ -75,9 +84,12 @@ def evaluate(state: CandidateState, runtime: Runtime[RunContext]) -> dict:
     plan = Plan.model_validate(state["plan"])
     repo = ctx.repository
     parent = ProgramDatabase.from_repository(repo).get(plan.parent_id)
+    meter = UsageMeter()
     assessment = ctx.team.evaluator.assess(AssessRequest(
         plan=plan, candidate_source=repo.read_blob(state["program_blob"]),
-        parent=parent, tool=ctx.tool))
+        parent=parent, tool=ctx.tool, problem=ctx.problem,
+        parent_source=repo.program_source(plan.parent_id),
+        iteration=state["iteration"], slot=state["slot"], meter=meter))
     result = assessment.result
     feedback = "\n".join(f"{name}: {text}" for name, text in sorted(result.artifacts.items()))
     if result.error:
@@ -88,15 +100,19 @@ def evaluate(state: CandidateState, runtime: Runtime[RunContext]) -> dict:
         findings=assessment.findings.describe(), feedback=feedback,
         score=result.combined_score if result.ok else None,
         metrics=dict(result.metrics), per_workload=dict(result.per_workload),
-        timings={**result.timings, "evaluation_seconds": result.duration_seconds})
+        timings={**result.timings, "evaluation_seconds": result.duration_seconds},
+        meter=meter, note=assessment.note)
     return {"outcomes": [outcome]}
 
 
 def _outcome(state: CandidateState, plan: Plan, ctx: RunContext, *, status: str,
              blob: str | None, verdict: str, findings: str = "", feedback: str = "",
              score: float | None = None, metrics: dict | None = None,
-             per_workload: dict | None = None, timings: dict | None = None) -> Outcome:
+             per_workload: dict | None = None, timings: dict | None = None,
+             meter: UsageMeter | None = None, note: str = "") -> Outcome:
+    """The candidate's end; its spend is what earlier steps recorded plus this step's meter."""
     team = ctx.team
+    spent = _spent(meter) if meter else {}
     return Outcome(
         iteration=state["iteration"], slot=state["slot"],
         parent_id=plan.parent_id, second_parent_id=plan.second_parent_id,
@@ -112,7 +128,20 @@ def _outcome(state: CandidateState, plan: Plan, ctx: RunContext, *, status: str,
         status=status, verdict=verdict, revisions=state.get("revisions", 0),
         findings=findings, feedback=feedback, score=score,
         metrics=metrics or {}, per_workload=per_workload or {}, timings=timings or {},
+        usage=add_usage(state.get("usage"), spent.get("usage")),
+        faults=add_counts(state.get("faults"), spent.get("faults")),
+        note=note,
     )
+
+
+def _spent(meter: UsageMeter) -> dict:
+    """A step's model spend as a state update (nothing when no model was called)."""
+    update: dict = {}
+    if meter.usage():
+        update["usage"] = meter.usage()
+    if meter.faults():
+        update["faults"] = meter.faults()
+    return update
 
 
 def _applied_line(plan: Plan, state: CandidateState) -> str:

@@ -7,28 +7,43 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 from langgraph.types import Command, Send
 
-from agents.roles import PlanRequest
+from agents.model.usage import UsageMeter, add_counts, add_usage, total_dollars, total_tokens
+from agents.roles import PlanRequest, ResearchNote
 from graph.context import RunContext
 from graph.state import Outcome, RunState
 from workspace.database import ProgramDatabase
 from workspace.messages import CandidateMessage
+from workspace.repository import RunRepository
 
 
 def candidate_key(iteration: int, slot: int) -> str:
     return f"i{iteration:04d}-s{slot}"
 
 
-def plan(state: RunState, runtime: Runtime[RunContext]) -> Command[Literal["candidate"]]:
+def plan(state: RunState, runtime: Runtime[RunContext]) -> Command[Literal["candidate", "select"]]:
     ctx = runtime.context
     iteration = state.get("iteration", 0) + 1
+    database = ProgramDatabase.from_repository(ctx.repository)
+    meter = UsageMeter()
     plans = ctx.team.planner.plan(PlanRequest(
-        iteration=iteration, count=ctx.settings.width,
-        database=ProgramDatabase.from_repository(ctx.repository),
-        repository=ctx.repository, problem=ctx.problem, seed=ctx.settings.seed))
-    return Command(goto=[
+        iteration=iteration, count=ctx.settings.width, database=database,
+        repository=ctx.repository, problem=ctx.problem, seed=ctx.settings.seed,
+        notes=research_notes(ctx.repository, database), meter=meter))
+    update = {key: value for key, value in (("usage", meter.usage()), ("faults", meter.faults()))
+              if value}
+    if not plans:  # the planner failed (counted in faults): an iteration without candidates
+        return Command(goto="select", update=update)
+    return Command(update=update, goto=[
         Send("candidate", {"iteration": iteration, "slot": slot, "plan": p.model_dump(),
                            "revisions": 0, "feedback": []})
         for slot, p in enumerate(plans)])
+
+
+def research_notes(repo: RunRepository, database: ProgramDatabase) -> tuple[ResearchNote, ...]:
+    """The run's research notes in the order of the programs they are attached to."""
+    notes = repo.notes()
+    return tuple(ResearchNote(key=record.key, text=notes[record.id].strip())
+                 for record in database.records if record.id in notes)
 
 
 def select(state: RunState, runtime: Runtime[RunContext]) -> Command[Literal["plan", "report"]]:
@@ -47,6 +62,8 @@ def select(state: RunState, runtime: Runtime[RunContext]) -> Command[Literal["pl
             commit_id = repo.commit_candidate(key=key, parent=outcome["parent_id"],
                                               source=repo.read_blob(outcome["program_blob"]),
                                               message=commit_message(outcome))
+        if commit_id and outcome.get("note"):
+            repo.add_note(commit_id, outcome["note"])
         score = outcome["score"]
         if commit_id and score is not None and score > best_score:
             best_id, best_score = commit_id, score
@@ -57,16 +74,27 @@ def select(state: RunState, runtime: Runtime[RunContext]) -> Command[Literal["pl
         repo.set_best(best_id)
     evaluations = state.get("evaluations", 0) + sum(
         o["status"] in ("evaluated", "failed") for o in outcomes)
+    spent, faults = {}, {}
+    for outcome in outcomes:
+        spent = add_usage(spent, outcome.get("usage"))
+        faults = add_counts(faults, outcome.get("faults"))
     update = {"iteration": iteration, "best_id": best_id, "best_score": best_score,
-              "evaluations": evaluations, "recent": recent}
-    reason = stop_reason(ctx, iteration, evaluations, best_score)
+              "evaluations": evaluations, "recent": recent, "usage": spent, "faults": faults}
+    reason = stop_reason(ctx, iteration, evaluations, best_score,
+                         usage=add_usage(state.get("usage"), spent))
     if reason:
         return Command(goto="report", update={**update, "stop_reason": reason})
     return Command(goto="plan", update=update)
 
 
-def stop_reason(ctx: RunContext, iteration: int, evaluations: int, best_score: float) -> str | None:
+def stop_reason(ctx: RunContext, iteration: int, evaluations: int, best_score: float,
+                usage: dict | None = None) -> str | None:
     settings = ctx.settings
+    # Spend first: a run over its money budget stops even if other limits are also met.
+    if settings.max_dollars is not None and total_dollars(usage) >= settings.max_dollars:
+        return f"spent ${total_dollars(usage):.4f} of the ${settings.max_dollars:g} model budget"
+    if settings.max_tokens is not None and total_tokens(usage) >= settings.max_tokens:
+        return f"used {total_tokens(usage):,} of the {settings.max_tokens:,} model tokens budget"
     if iteration >= settings.iterations:
         return f"completed {iteration} iterations"
     if settings.max_evaluations is not None and evaluations >= settings.max_evaluations:

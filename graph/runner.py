@@ -2,7 +2,8 @@
 
 A run directory is a git repository (the workspace) plus `.adrs/`, which git ignores:
 settings.json, checkpoints.sqlite (LangGraph's SQLite checkpointer), a snapshot of the problem
-folder that evaluations use, and a lock file so two processes never drive one run.
+folder that evaluations use, a lock file so two processes never drive one run, and, with the
+model brain, recordings/ (every model request and answer, for `adrs run --replay`).
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from typing import Any
 
 from langgraph.checkpoint.sqlite import SqliteSaver
 
+from agents.model.errors import ModelSetupError
+from agents.model.recording import RECORDINGS_DIR
 from agents.offline import offline_team
 from agents.roles import Team
 from graph.builder import build_graph
 from graph.context import RunContext
-from graph.settings import RunSettings, SettingsError
+from graph.settings import RunSettings, SettingsError, replay_settings
 from graph.state import RunInput
 from tools.evaluation import EvaluationTool
 from tools.problem import Problem
@@ -62,26 +65,55 @@ class RunPaths:
     def lock(self) -> Path:
         return self.meta / "lock"
 
+    @property
+    def recordings(self) -> Path:
+        return self.root / RECORDINGS_DIR
 
-def build_team(settings: RunSettings) -> Team:
+
+def build_team(settings: RunSettings, run_root: Path | None = None) -> Team:
+    """The offline brain, or the model brain (recording into the run at `run_root`)."""
     if settings.brain == "offline":
         return offline_team()
+    if settings.brain == "model" and settings.model is not None:
+        from agents.model.team import model_team  # loads the OpenAI client only when needed
+        try:
+            return model_team(settings.model, run_root=run_root)
+        except ModelSetupError as exc:
+            raise RunError(str(exc)) from exc
     raise SettingsError(f"unknown brain {settings.brain!r}")
+
+
+def replay_source(recorded_run: Path) -> tuple[Problem, RunSettings]:
+    """The problem and settings to replay a recorded run with (see settings.replay_settings)."""
+    paths, settings, problem, repo = open_run(recorded_run)
+    repo.close()
+    if settings.model is not None and not paths.recordings.is_dir():
+        raise RunError(f"run {recorded_run} has no recordings to replay "
+                       "(it was run with --no-record)")
+    return problem, replay_settings(settings, paths.root)
 
 
 def create_run(problem: Problem, settings: RunSettings, run_dir: Path) -> RunPaths:
     """Score the baseline, then lay out the run: root commit, baseline commit, settings.
 
-    The baseline is scored first so that a broken problem fails before anything is written.
+    The baseline is scored first so that a broken problem fails before anything is written. The
+    layout is built in a hidden sibling folder and renamed into place, so a process killed midway
+    leaves no half-made run where `adrs run` or `adrs resume` would trip over it.
     """
-    paths = RunPaths(run_dir.resolve())
-    if paths.root.exists() and any(paths.root.iterdir()):
+    final = RunPaths(run_dir.resolve())
+    if final.root.exists() and not final.root.is_dir():
+        raise RunError(f"run directory {run_dir} is a file, not a directory")
+    if final.root.exists() and any(final.root.iterdir()):
         raise RunError(f"run directory {run_dir} already exists and is not empty; "
                        f"use `adrs resume {run_dir}` or pick another --run-dir")
     baseline = EvaluationTool(problem).evaluate(problem.initial_source)
     if not baseline.ok:
         raise RunError(f"the baseline of problem {problem.name} does not evaluate: "
                        f"{baseline.summary_line()}")
+    final.root.parent.mkdir(parents=True, exist_ok=True)
+    paths = RunPaths(final.root.parent / f".{final.root.name}.creating-{os.getpid()}")
+    if paths.root.exists():
+        shutil.rmtree(paths.root)  # left by an earlier attempt of this very process id
     repo = RunRepository.create(paths.root, problem.root, problem.name)
     paths.meta.mkdir()
     with open(paths.root / ".git" / "info" / "exclude", "a", encoding="utf-8") as exclude:
@@ -97,7 +129,13 @@ def create_run(problem: Problem, settings: RunSettings, run_dir: Path) -> RunPat
         operator="baseline", model="human"))
     repo.set_best(baseline_id)
     settings.save(paths.settings)  # written last: its presence marks a complete layout
-    return paths
+    repo.close()
+    try:
+        os.rename(paths.root, final.root)  # atomic; replaces an empty folder left there
+    except OSError as exc:
+        raise RunError(f"cannot put the new run at {run_dir} ({exc.strerror}); "
+                       f"it is complete at {paths.root}") from exc
+    return final
 
 
 def open_run(run_dir: Path) -> tuple[RunPaths, RunSettings, Problem, RunRepository]:
@@ -129,13 +167,15 @@ def locked(paths: RunPaths) -> Iterator[None]:
 
 
 def execute(run_dir: Path, *, on_update: Callable[[str, dict[str, Any]], None] | None = None,
-            settings_override: RunSettings | None = None) -> dict[str, Any]:
-    """Drive the run until it stops; picks up from the last checkpoint if there is one."""
+            settings_override: RunSettings | None = None, team: Team | None = None) -> dict[str, Any]:
+    """Drive the run until it stops; picks up from the last checkpoint if there is one.
+
+    `team` replaces the team the settings describe (tests drive scripted models this way)."""
     paths, settings, problem, repo = open_run(run_dir)
     settings = settings_override or settings
     deadline = time.monotonic() + settings.max_minutes * 60 if settings.max_minutes else None
     context = RunContext(settings=settings, problem=problem, repository=repo,
-                         tool=EvaluationTool(problem), team=build_team(settings),
+                         tool=EvaluationTool(problem), team=team or build_team(settings, paths.root),
                          deadline=deadline)
     with locked(paths), _checkpointer(paths) as saver:
         repo.clear_stale_locks()  # a killed run may have died inside a git command
@@ -150,11 +190,14 @@ def execute(run_dir: Path, *, on_update: Callable[[str, dict[str, Any]], None] |
             return dict(snapshot.values)  # finished already
         else:
             start = None
-        for chunk in graph.stream(start, config, context=context, stream_mode="updates",
-                                  durability="sync"):
-            for node, update in chunk.items():
-                if on_update and isinstance(update, dict):
-                    on_update(node, update)
+        try:
+            for chunk in graph.stream(start, config, context=context, stream_mode="updates",
+                                      durability="sync"):
+                for node, update in chunk.items():
+                    if on_update and isinstance(update, dict):
+                        on_update(node, update)
+        except ModelSetupError as exc:
+            raise RunError(f"{exc}; fix it, then `adrs resume {run_dir}`") from exc
         return dict(graph.get_state(config).values)
 
 
@@ -169,9 +212,22 @@ def run_status(run_dir: Path) -> dict[str, Any]:
 def _checkpointer(paths: RunPaths) -> Iterator[SqliteSaver]:
     connection = sqlite3.connect(paths.checkpoints, check_same_thread=False)
     try:
+        _check_database(connection, paths)
         yield SqliteSaver(connection)
     finally:
         connection.close()
+
+
+def _check_database(connection: sqlite3.Connection, paths: RunPaths) -> None:
+    """A damaged checkpoint database stops the run with one line, before anything is written."""
+    try:
+        verdict = connection.execute("PRAGMA quick_check").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise RunError(f"run {paths.root}: {paths.checkpoints.name} is damaged ({exc}); "
+                       f"its commits are safe in git") from exc
+    if verdict is None or verdict[0] != "ok":
+        raise RunError(f"run {paths.root}: {paths.checkpoints.name} is damaged "
+                       f"({verdict[0] if verdict else 'no verdict'}); its commits are safe in git")
 
 
 def _score_of(repo: RunRepository, commit_id: str) -> float:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, TypedDict
 
+from agents.model.usage import add_counts, add_usage
+
 
 class Outcome(TypedDict):
     """What became of one candidate; select turns it into a commit."""
@@ -27,6 +29,9 @@ class Outcome(TypedDict):
     metrics: dict[str, float]
     per_workload: dict[str, float]
     timings: dict[str, float]
+    usage: dict[str, dict[str, float]]  # model tokens and dollars of this candidate, per role
+    faults: dict[str, int]  # model faults met on the way, by kind
+    note: str  # the evaluator's research note, kept as a git note on the commit
 
 
 def latest_iteration(current: list[Outcome], update: list[Outcome]) -> list[Outcome]:
@@ -50,6 +55,8 @@ class RunState(TypedDict, total=False):
     evaluations: int  # candidates that reached the simulator
     outcomes: Annotated[list[Outcome], latest_iteration]
     recent: list[dict[str, Any]]  # one line per candidate of the last iteration, for progress
+    usage: Annotated[dict[str, dict[str, float]], add_usage]  # model spend per role, whole run
+    faults: Annotated[dict[str, int], add_counts]  # model faults by kind, whole run
     stop_reason: str
     report: dict[str, Any]
 
@@ -60,6 +67,8 @@ class RunOutput(TypedDict, total=False):
     best_score: float
     iteration: int
     evaluations: int
+    usage: dict[str, dict[str, float]]
+    faults: dict[str, int]
     stop_reason: str
     report: dict[str, Any]
 
@@ -75,6 +84,8 @@ class CandidateState(TypedDict, total=False):
     revisions: int
     feedback: list[str]  # the critic's reasons, when sent back
     verdict: str
+    usage: Annotated[dict[str, dict[str, float]], add_usage]  # this candidate's steps so far
+    faults: Annotated[dict[str, int], add_counts]
     outcomes: Annotated[list[Outcome], latest_iteration]
 
 

@@ -6,6 +6,7 @@ baseline on, plus `program.py`, the candidate. Refs:
     refs/adrs/root                     the problem as given (marks the repository as a run)
     refs/adrs/evaluated/i0000-s0       the baseline; refs/adrs/{evaluated,rejected,failed}/<key>
     refs/heads/best                    the best evaluated program; HEAD points to it
+    refs/notes/adrs                    research notes, one git note per program commit
 
 Commits are written without touching the working tree or the index (blobs with hash-object,
 trees through a scratch index file, commits with commit-tree); the ref is moved last with
@@ -35,6 +36,7 @@ from workspace.messages import CandidateMessage
 
 ROOT_REF = "refs/adrs/root"
 BEST_REF = "refs/heads/best"
+NOTES_REF = "refs/notes/adrs"
 NAMESPACES: tuple[str, ...] = ("evaluated", "rejected", "failed")
 BASELINE_KEY = "i0000-s0"
 AUTHOR_NAME = "adrs"
@@ -123,6 +125,12 @@ def _problem_files(problem_dir: Path) -> list[tuple[str, Path, str]]:
             mode = "100755" if path.stat().st_mode & 0o111 else "100644"
             files.append((relative.as_posix(), path, mode))
     return files
+
+
+def _normalise_note(text: str) -> str:
+    """LF line ends, no trailing spaces or outer blank lines, one final newline."""
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    return "\n".join(lines).strip("\n") + "\n"
 
 
 def _unified_diff(old: str, new: str, old_name: str, new_name: str) -> str:
@@ -341,7 +349,51 @@ class RunRepository:
             raise WorkspaceError(f"git fsck failed: {_last_line(err or out)}")
         return "\n".join(part for part in (out, err) if part)
 
+    # -- research notes -----------------------------------------------------------------
+
+    @_locked
+    def add_note(self, rev: str, text: str) -> None:
+        """Attach a research note to a program's commit (`git notes --ref adrs`), replacing
+        any earlier one; the same note again changes nothing (a resumed step may repeat)."""
+        sha = self._resolve(rev)
+        self._require_program(sha, rev)
+        body = _normalise_note(text)
+        if not body.strip():
+            raise WorkspaceError("a research note must not be empty")
+        if self._note_of(sha) == body:
+            return
+        # -C takes the blob as it is: no comment stripping of lines that start with '#'.
+        blob = self._write_blob(body.encode("utf-8"))
+        env = {"GIT_AUTHOR_NAME": AUTHOR_NAME, "GIT_AUTHOR_EMAIL": AUTHOR_EMAIL,
+               "GIT_COMMITTER_NAME": AUTHOR_NAME, "GIT_COMMITTER_EMAIL": AUTHOR_EMAIL}
+        self._git("notes", "--ref", NOTES_REF, "add", "-f", "-C", blob, sha, env=env)
+
+    @_locked
+    def note(self, rev: str) -> str | None:
+        """The research note of a program, or None."""
+        return self._note_of(self._resolve(rev))
+
+    @_locked
+    def notes(self) -> dict[str, str]:
+        """Every research note, by the full sha of the commit it is attached to."""
+        listing = self._git("notes", "--ref", NOTES_REF, "list")
+        found: dict[str, str] = {}
+        for line in listing.splitlines():
+            blob, commit = line.split()
+            found[commit] = self._read_text_blob(blob)
+        return found
+
     # -- internals ----------------------------------------------------------------------
+
+    def _note_of(self, sha: str) -> str | None:
+        status, out, _ = self._repo.git.execute(
+            ["git", "notes", "--ref", NOTES_REF, "list", sha], with_extended_output=True,
+            with_exceptions=False)
+        return self._read_text_blob(out.strip()) if status == 0 and out.strip() else None
+
+    def _read_text_blob(self, blob_sha: str) -> str:
+        return self._repo.odb.stream(bytes.fromhex(blob_sha)).read().decode("utf-8")
+
 
     def _git(self, *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None) -> str:
         command = ["git", *args]

@@ -1,0 +1,51 @@
+"""Ask for a structured answer, repairing or re-asking until it fits (bounded)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from langchain_core.messages import BaseMessage, HumanMessage
+from pydantic import BaseModel
+
+from agents.model.answers import AnswerError, answer_text, parse_structured, tool_spec
+from agents.model.calls import ModelCall
+from agents.model.gateway import ModelCallFailed, ModelGateway
+from agents.model.usage import UsageMeter
+from agents.prompts import render
+
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+
+
+def ask_structured(gateway: ModelGateway, *, role: str, scope: str,
+                   messages: list[BaseMessage], schema: type[M], tool: str, meter: UsageMeter,
+                   max_repairs: int, check: Callable[[M], T]) -> T:
+    """The answer as `schema`, passed through `check` (which raises AnswerError to refuse it).
+
+    A malformed answer is repaired locally when it can be (counted as `repaired`), otherwise
+    the model is shown what was wrong and asked again, at most `max_repairs` times (each counted
+    as `malformed`). ModelCallFailed when no usable answer came."""
+    history = list(messages)
+    spec = tool_spec(schema, tool)
+    error = ""
+    for _ in range(max_repairs + 1):
+        answer = gateway.ask(ModelCall(role=role, scope=scope, messages=tuple(history),
+                                       tools=(spec,), tool_choice=tool), meter)
+        try:
+            value, repaired = parse_structured(answer, schema, tool)
+            result = check(value)
+        except AnswerError as exc:
+            meter.add_fault("malformed")
+            error = str(exc)
+            # The broken answer is not replayed to the model: an assistant tool call without
+            # its tool result is invalid on most servers; the error says enough.
+            shown = answer_text(answer).strip()
+            history.append(HumanMessage(render("common", "repair", error=error, tool=tool)
+                                        + (f"\nYour answer began: {shown[:300]}" if shown else "")))
+            continue
+        if repaired:
+            meter.add_fault("repaired")
+        return result
+    raise ModelCallFailed("malformed", f"no usable {tool} answer after {max_repairs + 1} "
+                                       f"tries; last problem: {error}")

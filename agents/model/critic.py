@@ -1,0 +1,65 @@
+"""The model critic: the static checks first (free), then a model's review of the edit."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+
+from agents.checks import static_review
+from agents.model import views
+from agents.model.asking import ask_structured
+from agents.model.gateway import ModelCallFailed, ModelGateway
+from agents.model.schemas import Review
+from agents.model.usage import UsageMeter
+from agents.prompts import render
+from agents.roles import ReviewRequest
+from agents.schemas import Verdict
+
+log = logging.getLogger("adrs.model")
+TOOL = "submit_verdict"
+STATIC_PASSED = "static checks passed"
+
+
+@dataclass(frozen=True)
+class CriticOptions:
+    max_repairs: int = 2
+
+
+class ModelCritic:
+    def __init__(self, gateway: ModelGateway, options: CriticOptions = CriticOptions()) -> None:
+        self._gateway = gateway
+        self._options = options
+        self.model_name = gateway.model
+
+    def review(self, request: ReviewRequest) -> Verdict:
+        findings = static_review(request.parent_source, request.candidate_source,
+                                 known_fingerprints=request.known_fingerprints,
+                                 forbidden_imports=request.problem.spec.critic.forbidden_imports)
+        if findings:  # no model time on what the checks already settle
+            return Verdict(decision=findings[0].severity,
+                           reasons=tuple(finding.reason for finding in findings))
+        meter = request.meter or UsageMeter()
+        scope = f"i{request.iteration:04d}-s{request.slot} review r{request.revision}"
+        try:
+            review = ask_structured(self._gateway, role="critic", scope=scope,
+                                    messages=self.messages(request), schema=Review, tool=TOOL,
+                                    meter=meter, max_repairs=self._options.max_repairs,
+                                    check=lambda answer: answer)
+        except ModelCallFailed as exc:
+            # The checks passed; losing the candidate to a flaky review would waste the plan.
+            meter.add_fault("failed_attempt")
+            log.warning("%s: no model review: %s", scope, exc)
+            return Verdict(decision="approve",
+                           reasons=(STATIC_PASSED, f"no model review: {views.shorten(str(exc), 160)}"))
+        reasons = tuple(views.shorten(reason, 300) for reason in review.reasons if reason.strip())
+        return Verdict(decision=review.decision, reasons=reasons or ("the model gave no reasons",))
+
+    def messages(self, request: ReviewRequest) -> list[BaseMessage]:
+        plan = request.plan
+        user = render("critic", "user", readme=request.problem.description.strip(),
+                      summary=plan.summary, change=plan.change, hypothesis=plan.hypothesis,
+                      expected_effect=plan.expected_effect, revision=request.revision,
+                      diff=views.region_diff(request.parent_source, request.candidate_source))
+        return [SystemMessage(render("critic", "system")), HumanMessage(user)]

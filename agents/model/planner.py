@@ -1,0 +1,107 @@
+"""The model planner: reads the problem, the parent, the history and the notes; proposes plans."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+
+from agents.model import views
+from agents.model.answers import AnswerError
+from agents.model.asking import ask_structured
+from agents.model.gateway import ModelCallFailed, ModelGateway
+from agents.model.schemas import PlanBatch
+from agents.model.usage import UsageMeter
+from agents.prompts import render
+from agents.roles import PlanRequest, derive_rng
+from agents.schemas import Plan
+from workspace.database import ProgramDatabase, ProgramRecord
+
+log = logging.getLogger("adrs.model")
+TOOL = "submit_plans"
+TEXT_CHARS = 4000  # a runaway answer must not bloat every commit message and later prompt
+
+
+@dataclass(frozen=True)
+class PlannerOptions:
+    max_repairs: int = 2
+    top_programs: int = 5  # programs listed as possible parents
+    history_size: int = 8  # recent attempts shown
+    notes_size: int = 12  # research notes shown
+    exploit_ratio: float = 0.7  # how the suggested parent is drawn (as the offline planner)
+    tournament_size: int = 3
+
+
+class ModelPlanner:
+    def __init__(self, gateway: ModelGateway, options: PlannerOptions = PlannerOptions()) -> None:
+        self._gateway = gateway
+        self._options = options
+        self.model_name = gateway.model
+
+    def plan(self, request: PlanRequest) -> list[Plan]:
+        """Up to `request.count` plans; none when the model gave no usable answer (the
+        iteration then passes without candidates and the failure is counted)."""
+        meter = request.meter or UsageMeter()
+        database = request.database
+        suggested = self.suggest_parent(request)
+        choices = self.parent_choices(database, suggested)
+        try:
+            return ask_structured(
+                self._gateway, role="planner", scope=f"i{request.iteration:04d} plan",
+                messages=self.messages(request, suggested, choices), schema=PlanBatch,
+                tool=TOOL, meter=meter, max_repairs=self._options.max_repairs,
+                check=lambda batch: _plans(batch, choices, request.count))
+        except ModelCallFailed as exc:
+            meter.add_fault("failed_attempt")
+            log.warning("iteration %d: the planner gave no plan: %s", request.iteration, exc)
+            return []
+
+    def suggest_parent(self, request: PlanRequest) -> ProgramRecord:
+        """A seeded draw, as the offline planner makes it, so exploration does not rest on the
+        model's taste alone."""
+        rng = derive_rng(request.seed, "plan", request.iteration)
+        return request.database.sample_parent(rng, exploit_ratio=self._options.exploit_ratio,
+                                              tournament_size=self._options.tournament_size)
+
+    def parent_choices(self, database: ProgramDatabase,
+                       suggested: ProgramRecord) -> list[ProgramRecord]:
+        top = database.top(self._options.top_programs)
+        return top if any(r.id == suggested.id for r in top) else [*top, suggested]
+
+    def messages(self, request: PlanRequest, suggested: ProgramRecord,
+                 choices: list[ProgramRecord]) -> list[BaseMessage]:
+        options = self._options
+        user = render(
+            "planner", "user",
+            readme=request.problem.description.strip(),
+            programs="\n".join(views.program_line(record) for record in choices),
+            parent_key=suggested.key,
+            parent_source=request.repository.program_source(suggested.id).rstrip("\n"),
+            parent_figures=views.figures(suggested),
+            parent_feedback=views.feedback(suggested),
+            history=views.history(request.database, options.history_size),
+            notes=views.notes(request.notes, options.notes_size),
+            count=request.count, iteration=request.iteration)
+        return [SystemMessage(render("planner", "system")), HumanMessage(user)]
+
+
+def _plans(batch: PlanBatch, choices: list[ProgramRecord], count: int) -> list[Plan]:
+    """The drafts as plans on real parents; AnswerError names an unknown parent."""
+    by_key = {record.key: record for record in choices}
+    by_id = {record.id: record for record in choices}
+    plans: list[Plan] = []
+    for index, draft in enumerate(batch.plans[:count]):
+        name = draft.parent.strip()
+        parent = by_key.get(name) or by_id.get(name) or next(
+            (r for r in choices if len(name) >= 7 and r.id.startswith(name)), None)
+        if parent is None:
+            raise AnswerError(f"plans.{index}.parent: {name!r} is not one of the listed "
+                              f"programs ({', '.join(by_key)})")
+        plans.append(Plan(
+            parent_id=parent.id, summary=views.shorten(draft.summary, 200) or "Untitled change",
+            hypothesis=views.clip(draft.hypothesis, TEXT_CHARS),
+            change=views.clip(draft.change, TEXT_CHARS),
+            expected_effect=views.clip(draft.expected_effect, TEXT_CHARS),
+            operator="llm-rewrite" if draft.rewrite else "llm-edit"))
+    return plans

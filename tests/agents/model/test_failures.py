@@ -1,0 +1,107 @@
+"""When a role's model gives nothing usable, the role records a failed attempt and the run goes on;
+research notes live in git notes and survive a repeat; a replayed run resumes like any other."""
+
+from __future__ import annotations
+
+import httpx
+import openai
+import pytest
+
+from agents.model.config import ModelSettings
+from agents.model.team import model_team
+from graph.runner import create_run, execute
+from graph.settings import RunSettings, replay_settings
+from tests.agents.model.fakes import call, edit, plan, scripted, text
+from tests.agents.model.test_scripted_run import history
+from tools.problem import Problem
+from workspace.repository import RunRepository, WorkspaceError
+
+
+def server_down(_messages):
+    request = httpx.Request("POST", "http://127.0.0.1/v1/chat/completions")
+    raise openai.InternalServerError("Error code: 500", response=httpx.Response(500, request=request),
+                                     body=None)
+
+
+def run_with(toy_dir, run_dir, fakes, iterations):
+    model = ModelSettings(planner="p", coder="c", critic="r", evaluator="e", max_attempts=1,
+                          backoff_seconds=0.0)
+    settings = RunSettings.build(problem="toy", iterations=iterations, brain="model", model=model)
+    create_run(Problem.load(toy_dir), settings, run_dir)
+    final = execute(run_dir, team=model_team(model, run_root=run_dir, chat_models=fakes))
+    assert all(fake.left() == [] for fake in fakes.values())
+    return final, RunRepository.open(run_dir)
+
+
+def test_failed_planner_coder_critic_and_evaluator_do_not_stop_the_run(toy_dir, tmp_path):
+    fakes = {
+        # 1: three answers without a plan -> no candidate this iteration.
+        # 2: a plan whose coder never produces an edit that applies.
+        # 3: a plan; the critic's server is down (approved on the static checks); the evaluator's
+        #    server is down too (findings from the figures alone, score from the tool).
+        "planner": scripted(text("hmm"), text("still thinking"), text("no"),
+                            call("submit_plans", {"plans": [plan("i0000-s0", "Raise WIDTH")]}),
+                            call("submit_plans", {"plans": [plan("i0000-s0", "Raise WIDTH")]})),
+        "coder": scripted(edit("WIDTH = 9", "WIDTH = 3"), edit("WIDTH = 8", "WIDTH = 3"),
+                          edit("WIDTH = 7", "WIDTH = 3"), edit("WIDTH = 2", "WIDTH = 5")),
+        "critic": scripted(server_down),
+        "evaluator": scripted(server_down),
+    }
+    final, repo = run_with(toy_dir, tmp_path / "run", fakes, iterations=3)
+    assert final["iteration"] == 3 and final["evaluations"] == 1
+    assert final["faults"] == {"bad_edit": 3, "failed_attempt": 4, "failed_call": 2,
+                               "malformed": 3, "server_error": 2}
+    records = repo.records()
+    assert [(r.key, r.status) for r in records] == [("i0000-s0", "baseline"),
+                                                   ("i0003-s0", "evaluated")]
+    scored = records[1]
+    assert scored.score == pytest.approx((1 / 3.5 + 1 / 22.625) / 2)
+    assert scored.message.verdict.startswith("approve: static checks passed; no model review: "
+                                             "no answer after 1 try")
+    assert scored.message.findings.startswith("Score 0.1650, better than parent i0000-s0")
+    assert repo.notes() == {}
+
+
+def test_research_notes_are_git_notes_set_once(toy_dir, tmp_path):
+    fakes = {"planner": scripted(call("submit_plans", {"plans": [plan("i0000-s0", "Raise")]})),
+             "coder": scripted(edit("WIDTH = 2", "WIDTH = 5")),
+             "critic": scripted(call("submit_verdict", {"decision": "approve"})),
+             "evaluator": scripted(call("write_findings", {"summary": "ok", "note": "# Lesson\n"
+                                                           "WIDTH 5 helps.  \n\n"}))}
+    _, repo = run_with(toy_dir, tmp_path / "run", fakes, iterations=1)
+    sha = repo.resolve("i0001-s0")
+    assert repo.notes() == {sha: "# Lesson\nWIDTH 5 helps.\n"}  # a '#' line is kept as written
+    repo.add_note(sha, "# Lesson\nWIDTH 5 helps.")  # a repeated step changes nothing
+    assert repo.notes() == {sha: "# Lesson\nWIDTH 5 helps.\n"}
+    repo.add_note("i0001-s0", "Replaced.")
+    assert repo.note(sha) == "Replaced.\n"
+    with pytest.raises(WorkspaceError, match="must not be empty"):
+        repo.add_note(sha, "  \n")
+    assert "error" not in repo.fsck().lower()
+
+
+class Stop(Exception):
+    pass
+
+
+def test_a_replay_stopped_midway_resumes_to_the_recorded_run(toy_dir, tmp_path):
+    answers = [{"planner": call("submit_plans", {"plans": [plan(parent, f"Set WIDTH to {n}")]}),
+                "coder": edit(f"WIDTH = {n - 1}", f"WIDTH = {n}"),
+                "critic": call("submit_verdict", {"decision": "approve"}),
+                "evaluator": call("write_findings", {"summary": "s", "note": f"WIDTH {n} tried."})}
+               for parent, n in (("i0000-s0", 3), ("i0001-s0", 4), ("i0002-s0", 5))]
+    fakes = {role: scripted(*(step[role] for step in answers)) for role in answers[0]}
+    recorded = tmp_path / "recorded"
+    final, _ = run_with(toy_dir, recorded, fakes, iterations=3)
+
+    def stop_after_one(node, update):
+        if node == "select" and update["iteration"] == 1:
+            raise Stop
+
+    settings = replay_settings(RunSettings.load(recorded / ".adrs" / "settings.json"), recorded)
+    create_run(Problem.load(recorded / ".adrs" / "problem"), settings, tmp_path / "again")
+    with pytest.raises(Stop):
+        execute(tmp_path / "again", on_update=stop_after_one)
+    again = execute(tmp_path / "again")
+    assert history(tmp_path / "again") == history(recorded)
+    assert again["usage"] == final["usage"] and again["best_score"] == final["best_score"]

@@ -1,0 +1,157 @@
+"""The model brain on the command line: flags, config file, budgets, replay, clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from adrs.cli import app
+from graph.runner import run_status
+from graph.settings import RunSettings
+from tests.agents.model.loopback import LoopbackServer
+from tests.agents.model.toy_server import ToyResponder
+from tests.agents.model.test_scripted_run import history
+
+runner = CliRunner()
+
+
+def adrs(*args) -> tuple[int, str]:
+    result = runner.invoke(app, [str(a) for a in args], env={"COLUMNS": "200"})
+    return result.exit_code, result.output
+
+
+def last_line(output: str) -> str:
+    return [line for line in output.splitlines() if line.strip()][-1]
+
+
+@pytest.fixture
+def key(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-cli-test")
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_BASE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_per_role_models_from_a_config_file_with_flags_on_top(toy_dir, tmp_path, key):
+    (tmp_path / "adrs.toml").write_text(
+        '[model]\nname = "small"\nplanner = "big"\ntemperature = 0.2\nmax_tool_calls = 3\n'
+        'force_tool = false\n'
+        '[prices.big]\ninput = 5.0\noutput = 15.0\n[prices.small]\ninput = 0.1\noutput = 0.4\n'
+        '[prices.tiny]\ninput = 0.0\noutput = 0.0\n[budget]\nmax_dollars = 2.5\n')
+    with LoopbackServer(ToyResponder()) as server:
+        code, out = adrs("run", toy_dir, "--config", tmp_path / "adrs.toml", "--critic-model",
+                         "tiny", "--base-url", server.url, "--iterations", 1,
+                         "--run-dir", tmp_path / "run")
+        models = {r.body["model"] for r in server.received}
+        forced = [r.body for r in server.received if "tool_choice" in r.body]
+        temperatures = {r.body.get("temperature") for r in server.received}
+    assert code == 0, out
+    assert forced == [] and temperatures == {0.2}  # force_tool = false: no named tool_choice
+    assert "model brain: planner big, coder small, critic tiny, evaluator small" in out
+    settings = RunSettings.load(tmp_path / "run" / ".adrs" / "settings.json")
+    assert settings.brain == "model" and settings.max_dollars == 2.5
+    assert settings.model.temperature == 0.2 and settings.model.max_tool_calls == 3
+    assert settings.model.base_url == server.url and models == {"big", "small", "tiny"}
+    assert "model usage: planner 1 calls" in out and "model faults: none" in out
+
+
+def test_token_and_dollar_caps_stop_the_run_cleanly(toy_dir, tmp_path, key):
+    (tmp_path / "prices.toml").write_text('[prices.m]\ninput = 1000.0\noutput = 1000.0\n')
+    with LoopbackServer(ToyResponder()) as server:
+        code, out = adrs("run", toy_dir, "--model", "m", "--base-url", server.url,
+                         "--iterations", 5, "--max-tokens", 1000, "--run-dir", tmp_path / "a")
+        assert code == 0, out
+        code, out = adrs("run", toy_dir, "--model", "m", "--base-url", server.url,
+                         "--config", tmp_path / "prices.toml", "--iterations", 5,
+                         "--max-dollars", 0.5, "--run-dir", tmp_path / "b")
+        assert code == 0, out
+    # One iteration of the toy server uses 2,420 tokens (planner 460, coder 580, critic 460,
+    # evaluator 2 x 460), so both caps stop the run after the first iteration; at $1000 per
+    # million tokens it costs $2.42.
+    tokens = run_status(tmp_path / "a")
+    assert tokens["iteration"] == 1
+    assert tokens["stop_reason"] == "used 2,420 of the 1,000 model tokens budget"
+    dollars = run_status(tmp_path / "b")
+    assert dollars["iteration"] == 1
+    assert dollars["stop_reason"] == "spent $2.4200 of the $0.5 model budget"
+    assert "stopped: spent $" in out
+
+
+def test_replay_reproduces_a_recorded_run_offline(toy_dir, tmp_path, key):
+    with LoopbackServer(ToyResponder(seed=2, fault_rate=0.2)) as server:
+        code, out = adrs("run", toy_dir, "--model", "m", "--base-url", server.url,
+                         "--config", _fast(tmp_path), "--iterations", 3, "--width", 2,
+                         "--run-dir", tmp_path / "recorded")
+        assert code == 0, out
+    # The server is gone, and so is the key: the replay needs neither.
+    code, out = adrs("run", "--replay", tmp_path / "recorded", "--run-dir", tmp_path / "again")
+    assert code == 0, out
+    assert "replaying" in out and "stopped: completed 3 iterations" in out
+    assert history(tmp_path / "again") == history(tmp_path / "recorded")
+    first, second = run_status(tmp_path / "recorded"), run_status(tmp_path / "again")
+    assert first["usage"] == second["usage"] and first["faults"] == second["faults"]
+
+
+def _fast(tmp_path):
+    path = tmp_path / "fast.toml"
+    path.write_text("[model]\ntimeout_seconds = 0.5\nbackoff_seconds = 0.0\n")
+    return path
+
+
+@pytest.mark.parametrize("args, config, message", [
+    (["--replay", "{tmp}/nothing"], None, "no run at"),
+    (["--model", "m", "--max-tokens", "0"], None, "invalid max_tokens"),
+    (["--max-tokens", "10"], None, "--max-dollars and --max-tokens need the model brain"),
+    (["--model", "m", "--max-dollars", "1"], None, "--max-dollars needs a price for m"),
+    (["--planner-model", "big"], None, "no model for the coder: pass --model NAME"),
+    (["--base-url", "http://127.0.0.1:9/v1"], None, "model options given but no model"),
+    (["--model", "m", "--base-url", "http://user:pw@127.0.0.1/v1"], None,
+     "base_url must not contain credentials"),
+    (["--model", "m", "--config", "{tmp}/c.toml"], '[model]\napi_key = "sk-x"\n',
+     "no API keys in config files (api_key)"),
+    (["--model", "m", "--config", "{tmp}/c.toml"], "[model]\ncolour = 1\n",
+     "unknown [model] key(s) colour"),
+    (["--model", "m", "--config", "{tmp}/c.toml"], "[model\n", "is not valid TOML"),
+])
+def test_bad_model_options_get_one_clear_line_and_write_nothing(args, config, message, toy_dir,
+                                                               tmp_path, key):
+    if config is not None:
+        (tmp_path / "c.toml").write_text(config)
+    args = [a.format(tmp=tmp_path) for a in args]
+    problem = [] if args[0] == "--replay" else [toy_dir]
+    code, out = adrs("run", *problem, *args, "--run-dir", tmp_path / "run")
+    assert code == 2 and last_line(out).startswith("error: ") and message in last_line(out), out
+    assert not (tmp_path / "run").exists()
+
+
+def test_without_a_key_or_a_server_the_model_brain_refuses_to_start(toy_dir, tmp_path,
+                                                                    monkeypatch):
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_API_BASE"):
+        monkeypatch.delenv(name, raising=False)
+    code, out = adrs("run", toy_dir, "--model", "gpt-4.1-mini", "--run-dir", tmp_path / "run")
+    assert code == 2 and "the model brain needs OPENAI_API_KEY" in last_line(out)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_run_without_recordings_cannot_be_replayed(toy_dir, tmp_path, key):
+    with LoopbackServer(ToyResponder()) as server:
+        code, out = adrs("run", toy_dir, "--model", "m", "--base-url", server.url, "--no-record",
+                         "--iterations", 1, "--run-dir", tmp_path / "unrecorded")
+    assert code == 0, out
+    assert not (tmp_path / "unrecorded" / ".adrs" / "recordings").exists()
+    code, out = adrs("run", "--replay", tmp_path / "unrecorded", "--run-dir", tmp_path / "again")
+    assert code == 2 and "has no recordings to replay" in last_line(out)
+    assert not (tmp_path / "again").exists()
+
+
+def test_replay_takes_the_recorded_settings_only(toy_dir, tmp_path, key):
+    code, out = adrs("run", toy_dir, "--iterations", 1, "--run-dir", tmp_path / "offline")
+    assert code == 0, out
+    code, out = adrs("run", "--replay", tmp_path / "offline", "--seed", 4,
+                     "--run-dir", tmp_path / "x")
+    assert code == 2 and "drop --seed" in last_line(out)
+    code, out = adrs("run", "--replay", tmp_path / "offline", "--run-dir", tmp_path / "again")
+    assert code == 0 and history(tmp_path / "again") == history(tmp_path / "offline")
+    settings = json.loads((tmp_path / "again" / ".adrs" / "settings.json").read_text())
+    assert settings["brain"] == "offline" and settings["model"] is None

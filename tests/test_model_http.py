@@ -1,0 +1,90 @@
+"""The real ChatOpenAI client over HTTP, against an OpenAI-compatible server on loopback:
+structured output, tool calls, usage accounting, a 429 then success, a timeout then success."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agents.model.config import ModelSettings, Price
+from graph.runner import create_run, execute
+from graph.settings import RunSettings
+from tests.agents.model.loopback import (LoopbackServer, Reply, completion, queue, rate_limited,
+                                         tool_call)
+from tools.problem import Problem
+from workspace.repository import RunRepository
+
+KEY = "sk-loopback-test-0000"
+WIDTH5 = (1 / 3.5 + 1 / 22.625) / 2
+PLAN = {"plans": [{"parent": "i0000-s0", "summary": "Raise WIDTH to 5",
+                   "hypothesis": "The near target is at 5.", "change": "WIDTH = 5",
+                   "expected_effect": "combined_score up"}]}
+EDIT = "<<<<<<< SEARCH\nWIDTH = 2\n=======\nWIDTH = 5\n>>>>>>> REPLACE\n"
+
+
+def test_chat_openai_over_http(toy_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_BASE"):
+        monkeypatch.delenv(name, raising=False)
+    script = queue(
+        rate_limited(),                                                          # planner: 429
+        Reply(body=completion(tool_calls=[tool_call("submit_plans", PLAN)], usage=(1200, 300))),
+        Reply(body=completion(content="late"), delay=2.0),                       # coder: timeout
+        Reply(body=completion(content=EDIT, usage=(800, 200))),
+        Reply(body=completion(tool_calls=[tool_call("submit_verdict", {
+            "decision": "approve", "reasons": ["Does what the plan says."]})], usage=(600, 50))),
+        Reply(body=completion(tool_calls=[tool_call("evaluate_all", {})], usage=(700, 40))),
+        Reply(body=completion(tool_calls=[tool_call("write_findings", {
+            "summary": "Better.", "details": "near gains.", "note": "WIDTH 5 helps near."})],
+            usage=(900, 120))))
+    with LoopbackServer(script) as server:
+        model = ModelSettings(planner="loop-model", coder="loop-model", critic="loop-model",
+                              evaluator="loop-model", base_url=server.url, timeout_seconds=1.0,
+                              backoff_seconds=0.0,
+                              prices={"loop-model": Price(input=2.0, output=8.0)})
+        settings = RunSettings.build(problem="toy", iterations=1, brain="model", model=model)
+        create_run(Problem.load(toy_dir), settings, tmp_path / "run")
+        final = execute(tmp_path / "run")
+        received = list(server.received)
+
+    assert len(received) == 7
+    assert {r.headers["authorization"] for r in received} == {f"Bearer {KEY}"}
+    planner = received[0].body
+    assert received[1].body == planner  # the retry after the 429 sent the same request
+    assert planner["model"] == "loop-model"
+    assert [t["function"]["name"] for t in planner["tools"]] == ["submit_plans"]
+    assert planner["tool_choice"] == {"type": "function", "function": {"name": "submit_plans"}}
+    assert "tools" not in received[3].body and received[3].body == received[2].body
+    # The evaluator's second request carries the tool's answer to its first call.
+    first_call = received[5].body  # the evaluator's opening request: the model picks a tool
+    assert "tool_choice" not in first_call and [t["function"]["name"] for t in first_call["tools"]] \
+        == ["evaluate_all", "evaluate_workloads", "compare_with_parent", "write_findings"]
+    follow_up = received[6].body["messages"]
+    call_id = follow_up[-2]["tool_calls"][0]["id"]
+    assert follow_up[-1]["role"] == "tool" and follow_up[-1]["tool_call_id"] == call_id
+    assert follow_up[-1]["content"].startswith(
+        "status ok, combined_score 0.1650 (parent i0000-s0 0.0490, change +0.1160)")
+
+    # Usage: planner 1200/300, coder 800/200, critic 600/50, evaluator 700/40 + 900/120 tokens
+    # at $2 (input) and $8 (output) per million.
+    assert final["usage"] == {
+        "planner": {"calls": 1, "input_tokens": 1200, "output_tokens": 300,
+                    "dollars": pytest.approx(0.0048)},
+        "coder": {"calls": 1, "input_tokens": 800, "output_tokens": 200,
+                  "dollars": pytest.approx(0.0032)},
+        "critic": {"calls": 1, "input_tokens": 600, "output_tokens": 50,
+                   "dollars": pytest.approx(0.0016)},
+        "evaluator": {"calls": 2, "input_tokens": 1600, "output_tokens": 160,
+                      "dollars": pytest.approx(0.00448)}}
+    assert final["faults"] == {"rate_limit": 1, "timeout": 1}
+
+    repo = RunRepository.open(tmp_path / "run")
+    record = repo.record("i0001-s0")
+    assert record.status == "evaluated" and record.score == pytest.approx(WIDTH5)
+    assert record.message.model == "loop-model"
+    assert record.message.findings.startswith("Score 0.1650 (+0.1160 vs parent i0000-s0). Better.")
+    assert repo.note(record.id) == "WIDTH 5 helps near.\n"
+    recordings = list((tmp_path / "run" / ".adrs" / "recordings").glob("*.json"))
+    assert len(recordings) == 5  # one per answered request; retries are noted inside
+    assert sum(json.loads(p.read_text())["faults"] != [] for p in recordings) == 2
