@@ -99,7 +99,7 @@ def run(
                           f"[dim]({escape(source)})[/]")
         console.print(f"[bold]adrs[/] {spec.name}: scoring the baseline…")
         create_run(spec, settings, target)
-        console.print(f"run directory: [cyan]{target}[/]  (git -C {target} log --graph --all)")
+        console.print(f"run directory: [cyan]{target}[/]  (git -C {target} log --graph --glob=refs/adrs)")
         _drive(target, settings)
     except EXPECTED as exc:
         fail(str(exc))
