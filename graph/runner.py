@@ -30,6 +30,7 @@ from graph.context import RunContext
 from graph.settings import RunSettings, SettingsError, replay_settings
 from graph.state import RunInput
 from tools.evaluation import EvaluationTool
+from tools.isolation import IsolationError, current as current_isolation
 from tools.problem import Problem
 from workspace.messages import CandidateMessage
 from workspace.repository import RunRepository, WorkspaceError
@@ -101,6 +102,7 @@ def create_run(problem: Problem, settings: RunSettings, run_dir: Path) -> RunPat
     leaves no half-made run where `adrs run` or `adrs resume` would trip over it.
     """
     final = RunPaths(run_dir.resolve())
+    _check_sandbox()
     if final.root.exists() and not final.root.is_dir():
         raise RunError(f"run directory {run_dir} is a file, not a directory")
     if final.root.exists() and any(final.root.iterdir()):
@@ -172,6 +174,7 @@ def execute(run_dir: Path, *, on_update: Callable[[str, dict[str, Any]], None] |
 
     `team` replaces the team the settings describe (tests drive scripted models this way)."""
     paths, settings, problem, repo = open_run(run_dir)
+    _check_sandbox()
     settings = settings_override or settings
     deadline = time.monotonic() + settings.max_minutes * 60 if settings.max_minutes else None
     context = RunContext(settings=settings, problem=problem, repository=repo,
@@ -206,6 +209,14 @@ def run_status(run_dir: Path) -> dict[str, Any]:
     paths, *_ = open_run(run_dir)
     with _checkpointer(paths) as saver:
         return dict(build_graph(saver).get_state({"configurable": THREAD}).values)
+
+
+def _check_sandbox() -> None:
+    """Decide the sandbox up front: a bad $ADRS_SANDBOX is one line, not a traceback mid-run."""
+    try:
+        current_isolation()
+    except IsolationError as exc:
+        raise RunError(str(exc)) from exc
 
 
 @contextmanager

@@ -120,7 +120,10 @@ class EvaluationTool:
             # surrogatepass: odd text reaches the evaluator (which reports it) rather than raising here
             program.write_text(program_source, encoding="utf-8", errors="surrogatepass")
             argv = worker_argv(self._problem.evaluator_path, function, program, kwargs)
-            outcome = run_sandboxed(argv, cwd=scratch, limits=self._limits)
+            # The evaluator sees its problem folder; the candidate it launches must not.
+            root = self._problem.root
+            outcome = run_sandboxed(argv, cwd=scratch, limits=self._limits,
+                                    read_only=[root, WORKER_PATH], private=[root])
         finally:
             _remove_tree(scratch)
         return interpret(outcome, function=function, timeout_seconds=self._limits.timeout_seconds)

@@ -87,17 +87,28 @@ class Problem(BaseModel):
         initial_path = root / spec.evolve_file
         if not initial_path.is_file():
             raise ProblemError(f"problem {spec.name}: evolve_file {spec.evolve_file} not found")
-        initial = initial_path.read_text(encoding="utf-8")
+        initial = _read_text(initial_path)
         _check_source(initial, f"problem {spec.name}: {spec.evolve_file}")
-        _check_parses((root / "evaluator.py").read_text(encoding="utf-8"),
+        _check_parses(_read_text(root / "evaluator.py"),
                       f"problem {spec.name}: evaluator.py")
         return cls(root=root, spec=spec, initial_source=initial,
-                   description=(root / "README.md").read_text(encoding="utf-8"))
+                   description=_read_text(root / "README.md"))
+
+
+def _read_text(path: Path) -> str:
+    """A file of the problem as text, or a one-line ProblemError naming it."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProblemError(f"{path.parent.name}/{path.name} is not UTF-8 text "
+                           f"(byte {exc.start}: {exc.reason})") from exc
+    except OSError as exc:
+        raise ProblemError(f"cannot read {path.parent.name}/{path.name}: {exc.strerror}") from exc
 
 
 def _read_spec(path: Path) -> ProblemSpec:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(_read_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise ProblemError(f"{path.parent.name}/problem.toml is not valid TOML: {exc}") from exc
     data.setdefault("name", path.parent.name)

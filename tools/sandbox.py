@@ -1,8 +1,10 @@
 """Run one command in a contained child process: resource limits, a clean environment, its own
 process group (killed whole at the end), bounded output and a JSON result channel.
 
-Containment here is rlimits + a process group; it stops runaway code, not a determined attacker.
-A later namespace jail (bubblewrap) only has to change `build_command`.
+Always: rlimits + a process group + a clean environment. When bubblewrap works on the machine
+(tools/isolation.py) the command also runs jailed: a read-only view of what it needs, one writable
+scratch folder, no network, its own PID namespace, and (when adrs runs as root) the `nobody` user.
+`build_command` is the one place where the command is wrapped.
 """
 
 from __future__ import annotations
@@ -21,22 +23,37 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal, Sequence
 
+from tools.isolation import CANDIDATE_PREFIX_ENV, Isolation, candidate_prefix, current, jail_argv
+
 RESULT_FD_ENV = "ADRS_RESULT_FD"
 MAX_RESULT_BYTES = 16 << 20
 _MIB = 1 << 20
 _POLL_MS = 50
+_JAILED_SIGNAL_CODES = range(129, 128 + 65)
 
-# Runs before the real command (python -I -S -c): sets the rlimits, then execs argv. A launcher
-# instead of subprocess's preexec_fn, because preexec_fn may deadlock when the parent has threads
+# Runs before the real command (python -I -S -c), inside the jail if there is one: sets the
+# rlimits, drops to the given user (root only), then execs argv. A launcher instead of
+# subprocess's preexec_fn, because preexec_fn may deadlock when the parent has threads
 # (evaluations are started from several threads at once).
 _LAUNCHER = """\
 import json, os, resource, sys
-for name, soft, hard in json.loads(sys.argv[1]):
+config = json.loads(sys.argv[1])
+for name, soft, hard in config["rlimits"]:
     kind = getattr(resource, name)
     ceiling = resource.getrlimit(kind)[1]
     if ceiling != resource.RLIM_INFINITY:
         soft, hard = min(soft, ceiling), min(hard, ceiling)
     resource.setrlimit(kind, (soft, hard))
+for name in config["unset"]:
+    os.environ.pop(name, None)
+if config["user"] is not None:
+    uid, gid = config["user"]
+    os.setgroups([])
+    os.setgid(gid)
+    os.setuid(uid)
+    if os.getuid() != uid or os.geteuid() != uid:
+        sys.stderr.write("sandbox: could not drop to uid %d\\n" % uid)
+        sys.exit(126)
 try:
     os.execvp(sys.argv[2], sys.argv[2:])
 except OSError as exc:
@@ -55,11 +72,13 @@ class SandboxLimits:
     max_output_bytes: int = 1 << 20  # tail of stdout/stderr kept, each
     max_file_mb: int = 64            # RLIMIT_FSIZE (also bounds the captured output files)
     max_open_files: int = 256        # RLIMIT_NOFILE
+    max_processes: int = 256         # new tasks (threads count) on top of the user's, RLIMIT_NPROC
 
     def __post_init__(self) -> None:
         if not self.timeout_seconds > 0:
             raise ValueError(f"timeout_seconds must be > 0, got {self.timeout_seconds}")
-        for name in ("memory_mb", "max_output_bytes", "max_file_mb", "max_open_files"):
+        for name in ("memory_mb", "max_output_bytes", "max_file_mb", "max_open_files",
+                     "max_processes"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
         if self.cpu_seconds is not None and self.cpu_seconds <= 0:
@@ -84,24 +103,67 @@ class SandboxOutcome:
     duration_seconds: float
     result: dict | None              # JSON object the child wrote on the result channel, if any
     result_error: str | None = None  # why bytes on the result channel gave no `result`
+    isolation: Literal["bwrap", "rlimits"] = "rlimits"  # the containment it ran under
 
 
-def rlimits(limits: SandboxLimits) -> list[tuple[str, int, int]]:
-    """(resource name, soft, hard) triples the launcher applies."""
+def rlimits(limits: SandboxLimits, *, tasks_now: int = 0) -> list[tuple[str, int, int]]:
+    """(resource name, soft, hard) triples the launcher applies.
+
+    RLIMIT_NPROC counts every task of the user, so it is `tasks_now` (the user's tasks before the
+    launch) plus the allowance. The kernel does not apply it to root: see tools/isolation.py.
+    """
     cpu = limits.effective_cpu_seconds
+    tasks = tasks_now + limits.max_processes
     return [
         ("RLIMIT_AS", limits.memory_mb * _MIB, limits.memory_mb * _MIB),
         # Soft limit sends SIGXCPU; the hard one a second later is a SIGKILL backstop.
         ("RLIMIT_CPU", cpu, cpu + 1),
         ("RLIMIT_FSIZE", limits.max_file_mb * _MIB, limits.max_file_mb * _MIB),
         ("RLIMIT_NOFILE", limits.max_open_files, limits.max_open_files),
+        ("RLIMIT_NPROC", tasks, tasks),
         ("RLIMIT_CORE", 0, 0),  # a segfault must not litter the scratch dir with a core file
     ]
 
 
-def build_command(argv: Sequence[str], limits: SandboxLimits) -> list[str]:
-    """The argv actually executed; the one place to add a namespace jail later."""
-    return [sys.executable, "-I", "-S", "-c", _LAUNCHER, json.dumps(rlimits(limits)), *argv]
+def build_command(argv: Sequence[str], limits: SandboxLimits, *,
+                  isolation: Isolation | None = None, cwd: Path | None = None,
+                  read_only: Sequence[Path] = ()) -> list[str]:
+    """The argv actually executed: [bwrap jail --] launcher (rlimits, user) argv.
+
+    Without an isolation (or with the fallback one) this is the launcher alone; in the jail, `cwd`
+    is its one writable folder and `read_only` what else the command must see.
+    """
+    user = isolation.user if isolation is not None and isolation.jailed else None
+    config = {"rlimits": rlimits(limits, tasks_now=count_tasks(user[0] if user else os.geteuid())),
+              "user": list(user) if user else None,
+              # bwrap exports PWD after --chdir; the command's environment stays the one asked for.
+              "unset": ["PWD"] if isolation is not None and isolation.jailed else []}
+    launcher = [sys.executable, "-I", "-S", "-c", _LAUNCHER, json.dumps(config), *argv]
+    if isolation is None or not isolation.jailed:
+        return launcher
+    if cwd is None:
+        raise ValueError("a jailed command needs its scratch folder (cwd)")
+    visible = [*read_only, Path(sys.executable)]
+    return jail_argv(isolation, scratch=cwd, read_only=visible) + launcher
+
+
+def count_tasks(uid: int) -> int:
+    """Tasks (threads included) whose real uid is `uid`, as RLIMIT_NPROC counts them."""
+    if not os.path.isdir("/proc"):
+        return 0  # no procfs (not Linux): the allowance alone
+    total = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/status", encoding="ascii", errors="replace") as status:
+                fields = dict(line.split(":", 1) for line in status if ":" in line)
+        except OSError:
+            continue  # it ended while we looked
+        uid_field, threads = fields.get("Uid", ""), fields.get("Threads", "1")
+        if uid_field.split()[:1] == [str(uid)]:
+            total += int(threads.strip() or 1)
+    return total
 
 
 def clean_env(cwd: Path, extra: dict[str, str] | None) -> dict[str, str]:
@@ -121,24 +183,40 @@ def clean_env(cwd: Path, extra: dict[str, str] | None) -> dict[str, str]:
 
 
 def run_sandboxed(argv: list[str], *, cwd: Path, limits: SandboxLimits,
-                  env: dict[str, str] | None = None) -> SandboxOutcome:
+                  env: dict[str, str] | None = None, read_only: Sequence[Path] = (),
+                  private: Sequence[Path] = ()) -> SandboxOutcome:
     """Run argv under `limits` in cwd and wait for it; raises only for the caller's own mistakes
-    (empty argv, missing cwd) or OS failures, never for what the child does."""
+    (empty argv, missing cwd) or OS failures, never for what the child does.
+
+    cwd is the scratch folder: the only place a jailed command may write (it is handed to the
+    `nobody` user when adrs runs as root). `read_only` are the other paths the command needs
+    (its script, its data); `private` are those its own children must not see: a jailed command
+    gets $ADRS_CANDIDATE_PREFIX, a nested jail hiding them, to put in front of their argv.
+    """
     if not argv:
         raise ValueError("run_sandboxed needs a non-empty argv")
     cwd = Path(cwd).resolve()
     if not cwd.is_dir():
         raise ValueError(f"sandbox cwd is not a directory: {cwd}")
+    isolation = current()
+    extra = dict(env or {})
+    if isolation.jailed:
+        if isolation.user is not None:
+            os.chown(cwd, *isolation.user)
+        if isolation.nested and private:
+            extra[CANDIDATE_PREFIX_ENV] = json.dumps(
+                candidate_prefix(isolation, scratch=cwd, hidden=list(private)))
+    command = build_command(argv, limits, isolation=isolation, cwd=cwd, read_only=read_only)
     read_fd, write_fd = os.pipe()
     reader = _ChannelReader(read_fd, MAX_RESULT_BYTES)
     try:
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            child_env = clean_env(cwd, env)
+            child_env = clean_env(cwd, extra)
             child_env[RESULT_FD_ENV] = str(write_fd)
             start = time.monotonic()
             try:
                 proc = subprocess.Popen(
-                    build_command(argv, limits), cwd=cwd, env=child_env, stdin=subprocess.DEVNULL,
+                    command, cwd=cwd, env=child_env, stdin=subprocess.DEVNULL,
                     stdout=out, stderr=err, pass_fds=(write_fd,), start_new_session=True)
             finally:
                 os.close(write_fd)  # the parent keeps no writer, so EOF comes when the child is gone
@@ -160,11 +238,15 @@ def run_sandboxed(argv: list[str], *, cwd: Path, limits: SandboxLimits,
         status, code, sig = "timeout", None, "SIGKILL"
     elif returncode < 0:
         status, code, sig = "signalled", None, _signal_name(-returncode)
+    elif isolation.jailed and _JAILED_SIGNAL_CODES.start <= returncode < _JAILED_SIGNAL_CODES.stop:
+        # bwrap reports a command killed by signal N as exit code 128 + N.
+        status, code, sig = "signalled", None, _signal_name(returncode - 128)
     else:
         status, code, sig = "exited", returncode, None
     return SandboxOutcome(status=status, returncode=code, signal_name=sig,
                           stdout_tail=stdout_tail, stderr_tail=stderr_tail,
-                          duration_seconds=duration, result=result, result_error=result_error)
+                          duration_seconds=duration, result=result, result_error=result_error,
+                          isolation=isolation.kind)
 
 
 def _wait_for_exit(pid: int, timeout: float) -> bool:

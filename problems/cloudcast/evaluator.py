@@ -392,6 +392,13 @@ class CandidateFailure(RuntimeError):
     """The candidate crashed, timed out or broke the protocol; the message says which."""
 
 
+def candidate_command(argv: list[str]) -> list[str]:
+    """argv behind the jail adrs's sandbox offers in $ADRS_CANDIDATE_PREFIX (a JSON argv) so the
+    candidate cannot read this folder; unchanged when the variable is unset (standalone runs)."""
+    prefix = json.loads(os.environ.get("ADRS_CANDIDATE_PREFIX") or "[]")
+    return [str(part) for part in prefix] + argv
+
+
 class CandidateSession:
     """A child process serving one candidate program; every request shares one deadline."""
 
@@ -404,7 +411,8 @@ class CandidateSession:
                "MKL_NUM_THREADS": "1"}
         # -s -P instead of -I: -I would also drop PYTHONHASHSEED and make set order vary per run.
         self._proc = subprocess.Popen(
-            [sys.executable, "-s", "-P", "-c", _DRIVER, str(program_path), entry],
+            candidate_command([sys.executable, "-s", "-P", "-c", _DRIVER, str(program_path),
+                               entry]),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=env,
             start_new_session=True)
         self._buffer = b""

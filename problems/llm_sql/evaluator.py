@@ -461,10 +461,18 @@ class CandidateFailure(RuntimeError):
     """The candidate crashed, timed out or broke the protocol; the message says which."""
 
 
+def candidate_command(argv: list[str]) -> list[str]:
+    """argv behind the jail adrs's sandbox offers in $ADRS_CANDIDATE_PREFIX (a JSON argv) so the
+    candidate cannot read this folder; unchanged when the variable is unset (standalone runs)."""
+    prefix = json.loads(os.environ.get("ADRS_CANDIDATE_PREFIX") or "[]")
+    return [str(part) for part in prefix] + argv
+
+
 class CandidateSession:
     """A child process serving one candidate program; every request shares one deadline."""
 
-    def __init__(self, program_path: str, entry: str, timeout_seconds: float) -> None:
+    def __init__(self, program_path: str, entry: str, timeout_seconds: float, *,
+                 trusted: bool = False) -> None:
         self._timeout = timeout_seconds
         self._deadline = time.monotonic() + timeout_seconds
         self._stderr = tempfile.TemporaryFile()
@@ -472,8 +480,10 @@ class CandidateSession:
                "PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
                "MKL_NUM_THREADS": "1"}
         # -s -P instead of -I: -I would also drop PYTHONHASHSEED and make set order vary per run.
+        argv = [sys.executable, "-s", "-P", "-c", _DRIVER, str(program_path), entry]
+        # The trusted reference is this very file: only the candidate goes behind the jail.
         self._proc = subprocess.Popen(
-            [sys.executable, "-s", "-P", "-c", _DRIVER, str(program_path), entry],
+            argv if trusted else candidate_command(argv),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=env,
             start_new_session=True)
         self._buffer = b""
@@ -554,8 +564,8 @@ class TimedServer:
     """A session ready for timed calls: inputs loaded, warmed up, its round trip calibrated."""
 
     def __init__(self, program_path: str, entry: str, tasks: dict[str, Any],
-                 timeout_seconds: float) -> None:
-        self.session = CandidateSession(program_path, entry, timeout_seconds)
+                 timeout_seconds: float, *, trusted: bool = False) -> None:
+        self.session = CandidateSession(program_path, entry, timeout_seconds, trusted=trusted)
         try:
             self.session.request({"op": "load", "tasks": {**tasks, "warmup": warmup_task()}})
             try:
@@ -593,7 +603,7 @@ def run_tables(program_path: str, workloads: list[Workload],
     try:
         try:
             reference = TimedServer(str(PROBLEM_DIR / "evaluator.py"), "reference_reorder",
-                                    tasks, timeout_seconds)
+                                    tasks, timeout_seconds, trusted=True)
         except CandidateFailure as exc:
             raise RuntimeError(f"the trusted reference failed: {exc}") from None
         try:

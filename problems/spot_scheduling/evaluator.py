@@ -281,6 +281,13 @@ run(inbox, answer, sys.argv[1])
 '''
 
 
+def candidate_command(argv: list[str]) -> list[str]:
+    """argv behind the jail adrs's sandbox offers in $ADRS_CANDIDATE_PREFIX (a JSON argv) so the
+    candidate cannot read this folder; unchanged when the variable is unset (standalone runs)."""
+    prefix = json.loads(os.environ.get("ADRS_CANDIDATE_PREFIX") or "[]")
+    return [str(part) for part in prefix] + argv
+
+
 class Child:
     """The candidate's process, driven one tick at a time over pipes, with a wall-clock budget."""
 
@@ -288,7 +295,8 @@ class Child:
         self.timeout_s = timeout_s
         self._deadline = time.monotonic() + timeout_s
         self._stderr = tempfile.TemporaryFile()
-        self._proc = subprocess.Popen([sys.executable, "-I", "-c", DRIVER, str(program_path)],
+        command = candidate_command([sys.executable, "-I", "-c", DRIVER, str(program_path)])
+        self._proc = subprocess.Popen(command,
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       stderr=self._stderr)
         self._in, self._out = self._proc.stdin.fileno(), self._proc.stdout.fileno()

@@ -6,6 +6,7 @@ exact simulator of strict two-phase locking (see README.md for the model). Stand
 """
 
 import json
+import os
 import random
 import subprocess
 import sys
@@ -278,14 +279,21 @@ class ChildResult:
     seconds: float
 
 
+def candidate_command(argv: list[str]) -> list[str]:
+    """argv behind the jail adrs's sandbox offers in $ADRS_CANDIDATE_PREFIX (a JSON argv) so the
+    candidate cannot read this folder; unchanged when the variable is unset (standalone runs)."""
+    prefix = json.loads(os.environ.get("ADRS_CANDIDATE_PREFIX") or "[]")
+    return [str(part) for part in prefix] + argv
+
+
 def run_candidate(program_path: str, workloads: dict[str, Workload], timeout: float) -> ChildResult:
     """Run the candidate on the workloads in a child process; its orders, or why there are none."""
     payload = json.dumps(workloads)
     began = time.perf_counter()
     try:
-        done = subprocess.run([sys.executable, "-I", "-c", DRIVER, program_path], input=payload,
-                              capture_output=True, encoding="utf-8", errors="replace",
-                              timeout=timeout)
+        done = subprocess.run(candidate_command([sys.executable, "-I", "-c", DRIVER, program_path]),
+                              input=payload, capture_output=True, encoding="utf-8",
+                              errors="replace", timeout=timeout)
     except subprocess.TimeoutExpired as exc:
         return ChildResult(None, f"timed out after {timeout:g} s", _tail(exc.stderr),
                            time.perf_counter() - began)

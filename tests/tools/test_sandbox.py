@@ -34,22 +34,30 @@ def is_gone(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] == "Z"
 
 
-def wait_gone(pid: int, within: float = 5.0) -> bool:
-    # Bounded wait: a killed process can take a moment to be reaped by init.
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if is_gone(pid):
-            return True
-        time.sleep(0.05)
-    return is_gone(pid)
-
-
 SPAWN_SLEEPER = """
     import subprocess, sys
-    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    with open("sleeper.pid", "w") as f:
-        f.write(str(sleeper.pid))
+    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "adrs-sleeper", __file__])
+    open("sleeper.started", "w").close()
 """
+
+
+def sleeper_gone(script: Path, within: float = 5.0) -> bool:
+    """No live process runs the sleeper `script` started. Found by its command line: inside the
+    jail a child's pid is one of its own PID namespace, meaningless out here."""
+    marker = b"adrs-sleeper\0" + str(script).encode()
+    deadline = time.monotonic() + within
+    while True:
+        alive = []
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and marker in (entry / "cmdline").read_bytes() \
+                        and not is_gone(int(entry.name)):
+                    alive.append(entry.name)
+            except OSError:
+                continue  # it ended while we looked
+        if not alive or time.monotonic() > deadline:
+            return not alive
+        time.sleep(0.05)
 
 
 def test_infinite_loop_is_killed_with_its_grandchild(tmp_path):
@@ -57,8 +65,7 @@ def test_infinite_loop_is_killed_with_its_grandchild(tmp_path):
     assert outcome.status == "timeout"
     assert outcome.signal_name == "SIGKILL"
     assert outcome.returncode is None
-    sleeper = int((tmp_path / "sleeper.pid").read_text())
-    assert wait_gone(sleeper)
+    assert (tmp_path / "sleeper.started").exists() and sleeper_gone(tmp_path / "child.py")
 
 
 def test_background_child_does_not_survive_a_normal_exit(tmp_path):
@@ -66,7 +73,7 @@ def test_background_child_does_not_survive_a_normal_exit(tmp_path):
     assert outcome.status == "exited"
     assert outcome.returncode == 0
     assert outcome.stdout_tail == "bye\n"
-    assert wait_gone(int((tmp_path / "sleeper.pid").read_text()))
+    assert (tmp_path / "sleeper.started").exists() and sleeper_gone(tmp_path / "child.py")
 
 
 def test_exception_is_reported_as_exit_code_and_stderr(tmp_path):
