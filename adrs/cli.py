@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -17,6 +18,7 @@ from agents.model.usage import add_usage, describe_faults, describe_usage, total
 from graph.runner import (RunError, build_team, create_run, execute, open_run, replay_source,
                           run_status)
 from graph.settings import ModelFlags, RunSettings, SettingsError, run_settings
+from tools.isolation import IsolationError, IsolationWarning
 from tools.problem import Problem, ProblemError, find_problem
 from workspace.database import ProgramDatabase
 from workspace.repository import RunRepository, WorkspaceError
@@ -25,7 +27,15 @@ app = typer.Typer(help="adrs: a team of agents that evolves better systems algor
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 console = Console()
 BUILTIN_PROBLEMS = Path(__file__).resolve().parents[1] / "problems"
-EXPECTED = (ProblemError, SettingsError, RunError, WorkspaceError)
+EXPECTED = (ProblemError, SettingsError, RunError, WorkspaceError, IsolationError)
+
+
+def _warn_one_line(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings (e.g. a missing sandbox) as one plain line instead of Python's file:line form."""
+    console.print(f"[bold yellow]warning:[/] {escape(str(message))}")
+
+
+warnings.showwarning = _warn_one_line
 
 
 def problem_roots() -> list[Path]:

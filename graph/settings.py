@@ -32,7 +32,8 @@ class RunSettings(BaseModel):
     width: int = Field(1, ge=1, le=32, description="Candidates per iteration, evaluated in parallel.")
     max_revisions: int = Field(2, ge=0, le=10, description="Times the critic may send an edit back.")
     max_evaluations: int | None = Field(None, gt=0, description="Stop after this many evaluations.")
-    target_score: float | None = Field(None, description="Stop once the best score reaches it.")
+    target_score: float | None = Field(None, allow_inf_nan=False,
+                                       description="Stop once the best score reaches it.")
     max_minutes: float | None = Field(None, gt=0, description="Wall-time budget of one invocation.")
     brain: Literal["offline", "model"] = Field("offline", description="Which brain drives the agents.")
     model: ModelSettings | None = Field(None, description="The model brain's settings.")
@@ -67,6 +68,8 @@ class RunSettings(BaseModel):
     def load(cls, path: Path) -> "RunSettings":
         try:
             return cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        except ValidationError as exc:
+            raise SettingsError(f"run settings {path}: {_first_error(exc)}") from exc
         except (OSError, ValueError) as exc:
             raise SettingsError(f"cannot read run settings {path}: {str(exc).splitlines()[0]}") from exc
 
