@@ -185,14 +185,18 @@ def execute(run_dir: Path, *, on_update: Callable[[str, dict[str, Any]], None] |
         graph = build_graph(saver)
         config = {"configurable": THREAD, "recursion_limit": 10 * settings.iterations + 100}
         snapshot = graph.get_state(config)
-        if not snapshot.values:
-            best = repo.resolve("baseline")
-            start: RunInput | None = RunInput(baseline_id=best, best_id=best,
-                                              best_score=_score_of(repo, best))
-        elif not snapshot.next:
-            return dict(snapshot.values)  # finished already
+        values = snapshot.values
+        if values and "stop_reason" in values and not snapshot.next:
+            return dict(values)  # finished already
+        if snapshot.next:
+            start: RunInput | None = None  # continue from the last checkpoint
         else:
-            start = None
+            # Not started, or killed before the first step was saved: (re)start at plan, from
+            # whatever progress the state already records.
+            baseline = values.get("baseline_id") or repo.resolve("baseline")
+            best = values.get("best_id") or baseline
+            start = RunInput(baseline_id=baseline, best_id=best,
+                             best_score=values.get("best_score", _score_of(repo, best)))
         try:
             for chunk in graph.stream(start, config, context=context, stream_mode="updates",
                                       durability="sync"):

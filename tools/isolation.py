@@ -242,6 +242,11 @@ def candidate_prefix(isolation: Isolation, *, scratch: Path,
     scratch = Path(scratch).resolve()
     args = [isolation.bwrap, "--dev-bind", "/", "/", "--die-with-parent", "--new-session",
             "--unshare-pid", "--cap-drop", "ALL", "--tmpfs", "/tmp"]
+    # The fresh /tmp would also hide a Python installation or venv that lives under /tmp (a
+    # checkout in a temporary folder): show those again, read-only.
+    for path in python_paths():
+        if _is_under(Path(path), Path("/tmp")):
+            args += ["--ro-bind", path, path]
     for path in hidden:
         # An empty, read-only folder in its place: nothing to read, nothing to plant.
         folder = str(Path(path).resolve())
