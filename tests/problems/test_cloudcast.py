@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
-FOLDER = Path(__file__).resolve().parents[2] / "problems" / "cloudcast"
+from tests.problems.helpers import (initial_source, load_evaluator, problem_folder, with_constant,
+                                    write_candidate)
 
-
-def _load_evaluator():
-    spec = importlib.util.spec_from_file_location("cloudcast_evaluator", FOLDER / "evaluator.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
-
-
-ev = _load_evaluator()
+FOLDER = problem_folder("cloudcast")
+ev = load_evaluator("cloudcast")
 
 
 def _tiny_workload():
@@ -32,18 +21,6 @@ def _tiny_workload():
               "gbps": special.get((u, v), (0.5, 1.0))[1]}
              for u in range(3) for v in range(3) if u != v]
     return ev.Workload("tiny", {"regions": regions, "edges": edges}, 0, (1, 2), 2, 10.0)
-
-
-def _write(tmp_path: Path, name: str, body: str) -> str:
-    path = tmp_path / name
-    path.write_text(body, encoding="utf-8")
-    return str(path)
-
-
-def _with_constant(name: str, value: str, tmp_path: Path) -> str:
-    source = (FOLDER / "initial.py").read_text(encoding="utf-8")
-    old = next(line for line in source.splitlines() if line.startswith(f"{name} = "))
-    return _write(tmp_path, f"{name.lower()}.py", source.replace(old, f"{name} = {value}"))
 
 
 # --- the cost model, by hand -------------------------------------------------------------------
@@ -111,32 +88,32 @@ def test_invalid_plans_are_rejected(answer, reason):
 
 
 def test_claimed_score_is_ignored_and_prints_are_harmless(tmp_path):
-    program = _write(tmp_path, "claims.py", (
+    program = write_candidate(tmp_path, (
         "def plan_broadcast(network, source, destinations, num_partitions, data_gb):\n"
         "    print('{\"combined_score\": 1.0}')\n"
-        "    return {'combined_score': 1.0, 'cost': 0.0}\n"))
+        "    return {'combined_score': 1.0, 'cost': 0.0}\n"), "claims.py")
     result = ev.evaluate(program, workloads=["single-dest-s1"])
     assert result["combined_score"] == 0.0
     assert "single-dest-s1" in result["error"] and "expected a list" in result["error"]
 
-    printer = _write(tmp_path, "printer.py", (FOLDER / "initial.py").read_text().replace(
-        "    chosen: set", "    print('noise')\n    chosen: set"))
+    printer = write_candidate(tmp_path, (FOLDER / "initial.py").read_text().replace(
+        "    chosen: set", "    print('noise')\n    chosen: set"), "printer.py")
     assert ev.evaluate(printer, workloads=["single-dest-s1"])["combined_score"] == pytest.approx(
         ev.evaluate(str(FOLDER / "initial.py"), workloads=["single-dest-s1"])["combined_score"])
 
 
 def test_crash_and_timeout_score_zero(tmp_path):
-    crash = _write(tmp_path, "crash.py", "def plan_broadcast(*args, **kwargs):\n"
-                                         "    raise KeyError('no such region')\n")
+    crash = write_candidate(tmp_path, "def plan_broadcast(*args, **kwargs):\n"
+                                      "    raise KeyError('no such region')\n", "crash.py")
     result = ev.evaluate(crash, workloads=["intra-aws-s1"])
     assert result["combined_score"] == 0.0
     assert "intra-aws-s1" in result["error"] and "KeyError" in result["error"]
 
-    bad_import = _write(tmp_path, "bad_import.py", "import no_such_module_here\n")
+    bad_import = write_candidate(tmp_path, "import no_such_module_here\n", "bad_import.py")
     assert "import failed" in ev.evaluate(bad_import)["error"]
 
-    slow = _write(tmp_path, "slow.py", "def plan_broadcast(*args, **kwargs):\n"
-                                       "    while True:\n        pass\n")
+    slow = write_candidate(tmp_path, "def plan_broadcast(*args, **kwargs):\n"
+                                    "    while True:\n        pass\n", "slow.py")
     result = ev.score_program(slow, ev.make_workloads([1])[:1], timeout_seconds=1.0)
     assert result["combined_score"] == 0.0 and "timed out after 1 s" in result["error"]
 
@@ -189,8 +166,8 @@ def plan_broadcast(network, source, destinations, num_partitions, data_gb):
 
 def test_baseline_sits_between_a_worse_and_a_better_policy(tmp_path):
     baseline = ev.evaluate(str(FOLDER / "initial.py"))
-    direct = ev.evaluate(_write(tmp_path, "direct.py", DIRECT))
-    steiner = ev.evaluate(_write(tmp_path, "steiner.py", STEINER))
+    direct = ev.evaluate(write_candidate(tmp_path, DIRECT, "direct.py"))
+    steiner = ev.evaluate(write_candidate(tmp_path, STEINER, "steiner.py"))
     assert "error" not in baseline and "error" not in steiner
     assert direct["combined_score"] < baseline["combined_score"] - 0.005
     assert steiner["combined_score"] > baseline["combined_score"] + 0.1
@@ -201,7 +178,8 @@ def test_baseline_sits_between_a_worse_and_a_better_policy(tmp_path):
 
 def test_tuning_the_reuse_discount_improves_train_and_heldout(tmp_path):
     baseline = str(FOLDER / "initial.py")
-    tuned = _with_constant("REUSE_DISCOUNT", "0.5", tmp_path)
+    tuned = write_candidate(tmp_path, with_constant(initial_source("cloudcast"), "REUSE_DISCOUNT",
+                                                    "0.5"), "reuse_discount.py")
     for run in (ev.evaluate, ev.evaluate_heldout):
         before, after = run(baseline)["combined_score"], run(tuned)["combined_score"]
         print(f"{run.__name__}: baseline {before:.4f}, REUSE_DISCOUNT=0.5 {after:.4f}")

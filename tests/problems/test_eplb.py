@@ -2,42 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-FOLDER = Path(__file__).resolve().parents[2] / "problems" / "eplb"
+from tests.problems.helpers import (initial_source, load_evaluator, problem_folder, with_constant,
+                                    write_candidate)
 
-
-def _load_evaluator():
-    spec = importlib.util.spec_from_file_location("eplb_evaluator", FOLDER / "evaluator.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
-
-
-ev = _load_evaluator()
+FOLDER = problem_folder("eplb")
+ev = load_evaluator("eplb")
 BASELINE = str(FOLDER / "initial.py")
 # One layer, three experts, four slots on two GPUs (slots 0-1 on GPU 0, 2-3 on GPU 1).
 TINY = ev.Family(num_experts=3, num_replicas=4, num_groups=1, num_nodes=1, num_gpus=2,
                  num_layers=1, popularity="lognormal", skew=1.0, persistence=0.5, drift=0.1)
 VALID = [[[0, 1, 0, 2]], [[[0, 2], [1, -1], [3, -1]]], [[2, 1, 1]]]
-
-
-def _write(tmp_path: Path, name: str, body: str) -> str:
-    path = tmp_path / name
-    path.write_text(body, encoding="utf-8")
-    return str(path)
-
-
-def _with_constant(name: str, value: str, tmp_path: Path) -> str:
-    source = (FOLDER / "initial.py").read_text(encoding="utf-8")
-    old = next(line for line in source.splitlines() if line.startswith(f"{name} = "))
-    return _write(tmp_path, f"{name.lower()}_{value}.py", source.replace(old, f"{name} = {value}"))
 
 
 # --- balance and speed, by hand -----------------------------------------------------------------
@@ -124,28 +101,28 @@ def test_invalid_placements_are_rejected(answer, reason):
 
 
 def test_claimed_scores_are_ignored(tmp_path):
-    program = _write(tmp_path, "claims.py", (
+    program = write_candidate(tmp_path, (
         "def rebalance_experts(weight, num_replicas, num_groups, num_nodes, num_gpus):\n"
         "    print('balancedness 1.0')\n"
-        "    return {'balancedness': 1.0, 'combined_score': 1.0}\n"))
+        "    return {'balancedness': 1.0, 'combined_score': 1.0}\n"), "claims.py")
     result = ev.evaluate(program, workloads=["no-spare-s1"])
     assert result["combined_score"] == 0.0
     assert "no-spare-s1/w0" in result["error"] and "expected the triple" in result["error"]
 
 
 def test_crash_timeout_and_bad_import_score_zero(tmp_path):
-    crash = _write(tmp_path, "crash.py", "def rebalance_experts(*args):\n"
-                                         "    raise ValueError('out of experts')\n")
+    crash = write_candidate(tmp_path, "def rebalance_experts(*args):\n"
+                                      "    raise ValueError('out of experts')\n", "crash.py")
     result = ev.evaluate(crash, workloads=["no-spare-s1"])
     assert result["combined_score"] == 0.0
     # The unscored warm-up input is solved first, so that is where the crash shows.
     assert "warm-up input" in result["error"] and "ValueError: out of experts" in result["error"]
 
-    bad_import = _write(tmp_path, "bad_import.py", "import no_such_module_here\n")
+    bad_import = write_candidate(tmp_path, "import no_such_module_here\n", "bad_import.py")
     assert "import failed" in ev.evaluate(bad_import, workloads=["no-spare-s1"])["error"]
 
-    slow = _write(tmp_path, "slow.py", "def rebalance_experts(*args):\n"
-                                       "    while True:\n        pass\n")
+    slow = write_candidate(tmp_path, "def rebalance_experts(*args):\n"
+                                    "    while True:\n        pass\n", "slow.py")
     result = ev.score_program(slow, [ev.make_workload("no-spare", 1)], timeout_seconds=1.0)
     assert result["combined_score"] == 0.0 and "timed out after 1 s" in result["error"]
 
@@ -204,8 +181,8 @@ def rebalance_experts(weight, num_replicas, num_groups, num_nodes, num_gpus):
 
 def test_baseline_sits_between_a_worse_and_a_better_policy(tmp_path):
     baseline = ev.evaluate(BASELINE)
-    worse = ev.evaluate(_write(tmp_path, "round_robin.py", ROUND_ROBIN))
-    better = ev.evaluate(_write(tmp_path, "serpentine.py", SERPENTINE))
+    worse = ev.evaluate(write_candidate(tmp_path, ROUND_ROBIN, "round_robin.py"))
+    better = ev.evaluate(write_candidate(tmp_path, SERPENTINE, "serpentine.py"))
     for result in (baseline, worse, better):
         assert "error" not in result, result.get("error")
     print(f"baseline {baseline['combined_score']:.4f} (balance {baseline['balancedness']:.4f}, "
@@ -224,8 +201,11 @@ def test_baseline_sits_between_a_worse_and_a_better_policy(tmp_path):
 
 
 def test_tuning_the_replica_exponent_moves_the_balance_on_train_and_heldout(tmp_path):
-    spread = _with_constant("REPLICA_SHARE_EXPONENT", "1.5", tmp_path)
-    pile = _with_constant("REPLICA_SHARE_EXPONENT", "0.5", tmp_path)
+    source = initial_source("eplb")
+    spread = write_candidate(tmp_path, with_constant(source, "REPLICA_SHARE_EXPONENT", "1.5"),
+                             "replica_share_exponent_1.5.py")
+    pile = write_candidate(tmp_path, with_constant(source, "REPLICA_SHARE_EXPONENT", "0.5"),
+                           "replica_share_exponent_0.5.py")
     for run in (ev.evaluate, ev.evaluate_heldout):
         base, up, down = (run(path)["balancedness"] for path in (BASELINE, spread, pile))
         print(f"{run.__name__}: balancedness baseline {base:.4f}, exponent 1.5 {up:.4f}, "

@@ -2,38 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
-FOLDER = Path(__file__).resolve().parents[2] / "problems" / "llm_sql"
+from tests.problems.helpers import (initial_source, load_evaluator, problem_folder, with_constant,
+                                    write_candidate)
 
-
-def _load_evaluator():
-    spec = importlib.util.spec_from_file_location("llm_sql_evaluator", FOLDER / "evaluator.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
-
-
-ev = _load_evaluator()
+FOLDER = problem_folder("llm_sql")
+ev = load_evaluator("llm_sql")
 BASELINE = str(FOLDER / "initial.py")
 TWO_ROWS = ev.Workload("two", ["x", "y"], [["1", "2"], ["1", "3"]])
-
-
-def _write(tmp_path: Path, name: str, body: str) -> str:
-    path = tmp_path / name
-    path.write_text(body, encoding="utf-8")
-    return str(path)
-
-
-def _with_constant(name: str, value: str, tmp_path: Path) -> str:
-    source = (FOLDER / "initial.py").read_text(encoding="utf-8")
-    old = next(line for line in source.splitlines() if line.startswith(f"{name} = "))
-    return _write(tmp_path, f"{name.lower()}.py", source.replace(old, f"{name} = {value}"))
 
 
 # --- the hit rate, by hand ----------------------------------------------------------------------
@@ -124,33 +101,33 @@ def test_a_valid_order_passes():
 
 
 def test_claimed_scores_are_ignored(tmp_path):
-    program = _write(tmp_path, "claims.py", (
+    program = write_candidate(tmp_path, (
         "def reorder_table(columns, rows):\n"
         "    print('hit_rate 1.0')\n"
-        "    return {'hit_rate': 1.0, 'combined_score': 1.0}\n"))
+        "    return {'hit_rate': 1.0, 'combined_score': 1.0}\n"), "claims.py")
     result = ev.evaluate(program, workloads=["tiny-s1"])
     assert result["combined_score"] == 0.0
     assert "tiny-s1" in result["error"] and "expected a list of 5" in result["error"]
-    cheat = _write(tmp_path, "cheat.py", (
+    cheat = write_candidate(tmp_path, (
         "def reorder_table(columns, rows):\n"
-        "    return [(0, list(range(len(columns))))] * len(rows)\n"))
+        "    return [(0, list(range(len(columns))))] * len(rows)\n"), "cheat.py")
     result = ev.evaluate(cheat, workloads=["tiny-s1"])
     assert result["combined_score"] == 0.0
     assert "tiny-s1" in result["error"] and "row 0 appears twice" in result["error"]
 
 
 def test_crash_timeout_and_bad_import_score_zero(tmp_path):
-    crash = _write(tmp_path, "crash.py", "def reorder_table(columns, rows):\n"
-                                         "    raise IndexError('no such column')\n")
+    crash = write_candidate(tmp_path, "def reorder_table(columns, rows):\n"
+                                      "    raise IndexError('no such column')\n", "crash.py")
     result = ev.evaluate(crash, workloads=["tiny-s1"])
     assert result["combined_score"] == 0.0
     assert "warm-up table" in result["error"] and "IndexError: no such column" in result["error"]
 
-    bad_import = _write(tmp_path, "bad_import.py", "import no_such_module_here\n")
+    bad_import = write_candidate(tmp_path, "import no_such_module_here\n", "bad_import.py")
     assert "import failed" in ev.evaluate(bad_import, workloads=["tiny-s1"])["error"]
 
-    slow = _write(tmp_path, "slow.py", "def reorder_table(columns, rows):\n"
-                                       "    while True:\n        pass\n")
+    slow = write_candidate(tmp_path, "def reorder_table(columns, rows):\n"
+                                    "    while True:\n        pass\n", "slow.py")
     result = ev.score_program(slow, [ev.make_workload("tiny", 1)], timeout_seconds=1.0)
     assert result["combined_score"] == 0.0 and "timed out after 1 s" in result["error"]
 
@@ -232,8 +209,8 @@ def sort_rows(rows, ids, fields):
 
 def test_baseline_sits_between_a_worse_and_a_better_policy(tmp_path):
     baseline = ev.evaluate(BASELINE)
-    worse = ev.evaluate(_write(tmp_path, "identity.py", IDENTITY))
-    better = ev.evaluate(_write(tmp_path, "dependency_aware.py", DEPENDENCY_AWARE))
+    worse = ev.evaluate(write_candidate(tmp_path, IDENTITY, "identity.py"))
+    better = ev.evaluate(write_candidate(tmp_path, DEPENDENCY_AWARE, "dependency_aware.py"))
     for result in (baseline, worse, better):
         assert "error" not in result, result.get("error")
     print(f"baseline {baseline['combined_score']:.4f} (hit {baseline['hit_rate']:.4f}, "
@@ -250,7 +227,8 @@ def test_baseline_sits_between_a_worse_and_a_better_policy(tmp_path):
 
 
 def test_tuning_the_length_power_improves_train_and_heldout(tmp_path):
-    tuned = _with_constant("LENGTH_POWER", "1.5", tmp_path)
+    tuned = write_candidate(tmp_path, with_constant(initial_source("llm_sql"), "LENGTH_POWER",
+                                                    "1.5"), "length_power.py")
     for run in (ev.evaluate, ev.evaluate_heldout):
         before, after = run(BASELINE), run(tuned)
         print(f"{run.__name__}: hit rate {before['hit_rate']:.4f} -> {after['hit_rate']:.4f}, "

@@ -2,50 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
-import re
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-FOLDER = Path(__file__).resolve().parents[2] / "problems" / "spot_multiregion"
-BASELINE = (FOLDER / "initial.py").read_text(encoding="utf-8")
+from tests.problems.helpers import (initial_source, load_evaluator, spot_peeker, spot_policy,
+                                    with_constant, write_candidate)
+
+BASELINE = initial_source("spot_multiregion")
+ev = load_evaluator("spot_multiregion")
 
 
-def _load():
-    spec = importlib.util.spec_from_file_location("spot_multiregion_evaluator",
-                                                  FOLDER / "evaluator.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ev = _load()
-
-
-def _write(tmp_path: Path, source: str, name: str = "candidate.py") -> str:
-    path = tmp_path / name
-    path.write_text(source, encoding="utf-8")
-    return str(path)
-
-
-def _knob(source: str, name: str, value: float) -> str:
-    out, count = re.subn(rf"^{name} = [0-9.]+", f"{name} = {value}", source, flags=re.M)
-    assert count == 1
-    return out
-
-
-def _policy(body: str, init: str = "") -> str:
-    """A candidate whose decide() is `body` (indented), with the usual constants."""
-    lines = "\n".join("        " + line for line in body.strip().splitlines())
-    extra = "\n".join("        " + line for line in init.strip().splitlines())
-    return ("NONE, SPOT, ON_DEMAND = 0, 1, 2\n\n# EVOLVE-BLOCK-START\nclass Policy:\n"
-            "    def __init__(self, job):\n        self.job = job\n        self.committed = False\n"
-            f"{extra}\n\n    def decide(self, obs):\n{lines}\n# EVOLVE-BLOCK-END\n")
-
-
-GREEDY_HERE = _policy("""
+GREEDY_HERE = spot_policy("""
 slack = obs.time_left_hours - obs.work_left_hours
 self.committed = self.committed or slack <= self.job.overhead_hours + 0.5
 if self.committed:
@@ -55,7 +22,7 @@ return obs.region, SPOT if obs.spot_available[obs.region] else NONE
 
 # Looks at every region (not one per tick) and, when spot is lost, moves to the available region
 # whose spot runs have lasted longest on average so far; otherwise Uniform Progress as usual.
-LONGEST_RUNS = _policy(init="""
+LONGEST_RUNS = spot_policy(init="""
 self.up = [0] * job.regions
 self.runs = [0] * job.regions
 self.before = (False,) * job.regions
@@ -153,7 +120,7 @@ def test_zones_of_one_cloud_are_correlated():
 
 @pytest.fixture(scope="module")
 def baseline(tmp_path_factory):
-    path = _write(tmp_path_factory.mktemp("base"), BASELINE)
+    path = write_candidate(tmp_path_factory.mktemp("base"), BASELINE)
     return path, ev.evaluate(path), ev.evaluate_heldout(path)
 
 
@@ -171,9 +138,9 @@ def test_baseline_matches_the_frozen_reference_and_never_misses(baseline):
 
 
 def test_worse_policies_score_lower(tmp_path):
-    greedy = ev.evaluate(_write(tmp_path, GREEDY_HERE))
+    greedy = ev.evaluate(write_candidate(tmp_path, GREEDY_HERE))
     assert greedy["combined_score"] < 0.95 and greedy["mean_moves"] == 0
-    on_demand = ev.evaluate(_write(tmp_path, _policy("return 0, ON_DEMAND"), "od.py"),
+    on_demand = ev.evaluate(write_candidate(tmp_path, spot_policy("return 0, ON_DEMAND"), "od.py"),
                             workloads=["z9-wide"])
     assert list(on_demand["per_workload"]) == ["z9-wide"]
     assert on_demand["combined_score"] < 0.8
@@ -181,7 +148,7 @@ def test_worse_policies_score_lower(tmp_path):
 
 
 def test_looking_at_every_region_beats_round_robin_on_train_and_heldout(tmp_path):
-    path = _write(tmp_path, LONGEST_RUNS)
+    path = write_candidate(tmp_path, LONGEST_RUNS)
     train, heldout = ev.evaluate(path), ev.evaluate_heldout(path)
     print(f"longest-runs region choice: train {train['combined_score']:.4f}, "
           f"held-out {heldout['combined_score']:.4f}")
@@ -190,12 +157,14 @@ def test_looking_at_every_region_beats_round_robin_on_train_and_heldout(tmp_path
 
 
 def test_tuning_the_safety_margin_moves_the_score(tmp_path):
-    tighter = _write(tmp_path, _knob(BASELINE, "SAFETY_MARGIN_HOURS", 0.25), "tight.py")
+    tighter = write_candidate(tmp_path, with_constant(BASELINE, "SAFETY_MARGIN_HOURS", 0.25),
+                              "tight.py")
     train, heldout = ev.evaluate(tighter), ev.evaluate_heldout(tighter)
     print(f"SAFETY_MARGIN_HOURS 0.25: train {train['combined_score']:.4f}, "
           f"held-out {heldout['combined_score']:.4f}")
     assert train["combined_score"] > 1.01 and heldout["combined_score"] > 1.01
-    looser = ev.evaluate(_write(tmp_path, _knob(BASELINE, "SAFETY_MARGIN_HOURS", 1.0), "l.py"))
+    looser = ev.evaluate(write_candidate(
+        tmp_path, with_constant(BASELINE, "SAFETY_MARGIN_HOURS", 1.0), "l.py"))
     assert looser["combined_score"] < 1.0
 
 
@@ -207,75 +176,41 @@ def test_tuning_the_safety_margin_moves_the_score(tmp_path):
     ("(0, 1, 2)", "returned (0, 1, 2)"), ("(-1, 1)", "returned (-1, 1)"),
 ])
 def test_invalid_decisions_are_rejected_with_the_workload_named(tmp_path, answer, reason):
-    result = ev.evaluate(_write(tmp_path, _policy(f"return {answer}")),
+    result = ev.evaluate(write_candidate(tmp_path, spot_policy(f"return {answer}")),
                          workloads=["z2-two-clouds"])
     assert result["combined_score"] == 0.0
     assert reason in result["error"] and "z2-two-clouds (trace seed 1), tick 0" in result["error"]
 
 
 def test_crashes_timeouts_and_raw_answers(tmp_path):
-    crash = ev.evaluate(_write(tmp_path, _policy(
+    crash = ev.evaluate(write_candidate(tmp_path, spot_policy(
         "if obs.tick == 7:\n    raise KeyError('x')\nreturn 0, SPOT")), workloads=["z4-mixed"])
     assert crash["combined_score"] == 0.0 and "tick 7: KeyError" in crash["error"]
     sims = ev.build_sims(["z3-scarce"], [1])
     with pytest.raises(ev.CandidateError, match="timed out after 1 s"):
-        ev.run_candidate(_write(tmp_path, _policy("while True:\n    pass"), "slow.py"), sims, 1.0)
+        ev.run_candidate(write_candidate(tmp_path, spot_policy("while True:\n    pass"), "slow.py"),
+                         sims, 1.0)
     # a hostile child writing to the answer channel (fd 3, duplicated before the import)
     for junk, reason in [("b'{\"combined_score\": 99}\\n'", "bytes for 30 jobs"),
                          ("b'91' * 30 + b'\\n'", "invalid decision bytes b'91'"),
                          ("b'!{\"sim\": 99}\\n'", "malformed report")]:
-        result = ev.evaluate(_write(tmp_path, f"import os\nos.write(3, {junk})\n", "raw.py"),
-                             workloads=["z2-same-cloud"])
+        result = ev.evaluate(write_candidate(tmp_path, f"import os\nos.write(3, {junk})\n",
+                                             "raw.py"), workloads=["z2-same-cloud"])
         assert result["combined_score"] == 0.0 and reason in result["error"]
 
 
 def test_unknown_workloads_list_the_valid_names(tmp_path):
-    result = ev.evaluate(_write(tmp_path, BASELINE), workloads=["z9-wide", "z7"])
+    result = ev.evaluate(write_candidate(tmp_path, BASELINE), workloads=["z9-wide", "z7"])
     assert result["combined_score"] == 0.0 and "z7" in result["error"]
     assert "z2-same-cloud" in result["error"]
 
 
 # Scans every object the child holds, and the driver's frames, for a 0/1 sequence as long as a
 # region's trace (312 ticks; stdlib lookup tables reach 256): the future is simply not there.
-PEEKER = """
-import gc
-
-NONE, SPOT, ON_DEMAND = 0, 1, 2
-SCANNED = set()
-
-
-def _long_01(value):
-    if isinstance(value, (bytes, bytearray, str)) and len(value) > 300:
-        return set(value) <= {0, 1, 48, 49, "0", "1"}
-    if isinstance(value, (list, tuple)) and len(value) > 300:
-        return all(type(v) in (int, bool) and v in (0, 1) for v in value)
-    return False
-
-
-class Policy:
-    def __init__(self, job):
-        self.job = job
-
-    def decide(self, obs):
-        if any(len(h) != obs.tick + 1 for h in obs.history):
-            raise RuntimeError("history longer than the ticks seen")
-        if obs.tick in (0, 200) and obs.tick not in SCANNED:
-            SCANNED.add(obs.tick)
-            try:
-                raise ZeroDivisionError
-            except ZeroDivisionError as exc:
-                frame, held = exc.__traceback__.tb_frame, list(gc.get_objects())
-            while frame is not None:
-                held += [*frame.f_locals.values(), *frame.f_globals.values()]
-                frame = frame.f_back
-            for holder in held:
-                for value in [holder, *gc.get_referents(holder)]:
-                    if _long_01(value):
-                        raise RuntimeError(f"found the future: {type(value).__name__} {len(value)}")
-        return obs.region, SPOT if obs.spot_available[obs.region] else ON_DEMAND
-"""
+PEEKER = spot_peeker("any(len(h) != obs.tick + 1 for h in obs.history)",
+                     "obs.region, SPOT if obs.spot_available[obs.region] else ON_DEMAND")
 
 
 def test_the_child_never_holds_future_availability(tmp_path):
-    result = ev.evaluate(_write(tmp_path, PEEKER), workloads=["z9-wide"])
+    result = ev.evaluate(write_candidate(tmp_path, PEEKER), workloads=["z9-wide"])
     assert "error" not in result, result.get("error")

@@ -2,50 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
-import re
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-FOLDER = Path(__file__).resolve().parents[2] / "problems" / "spot_scheduling"
-BASELINE = (FOLDER / "initial.py").read_text(encoding="utf-8")
+from tests.problems.helpers import (initial_source, load_evaluator, spot_peeker, spot_policy,
+                                    with_constant, write_candidate)
+
+BASELINE = initial_source("spot_scheduling")
+ev = load_evaluator("spot_scheduling")
 
 
-def _load():
-    spec = importlib.util.spec_from_file_location("spot_scheduling_evaluator",
-                                                  FOLDER / "evaluator.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ev = _load()
-
-
-def _write(tmp_path: Path, source: str, name: str = "candidate.py") -> str:
-    path = tmp_path / name
-    path.write_text(source, encoding="utf-8")
-    return str(path)
-
-
-def _knob(source: str, name: str, value: float) -> str:
-    out, count = re.subn(rf"^{name} = [0-9.]+", f"{name} = {value}", source, flags=re.M)
-    assert count == 1
-    return out
-
-
-def _policy(body: str) -> str:
-    """A candidate whose decide() is `body` (indented), with the usual constants."""
-    lines = "\n".join("        " + line for line in body.strip().splitlines())
-    return ("NONE, SPOT, ON_DEMAND = 0, 1, 2\n\n# EVOLVE-BLOCK-START\nclass Policy:\n"
-            "    def __init__(self, job):\n        self.job = job\n"
-            "        self.committed = False\n\n"
-            f"    def decide(self, obs):\n{lines}\n# EVOLVE-BLOCK-END\n")
-
-
-GREEDY = _policy("""
+GREEDY = spot_policy("""
 slack = obs.time_left_hours - obs.work_left_hours
 self.committed = self.committed or slack <= self.job.overhead_hours + 0.5
 if self.committed:
@@ -55,7 +22,7 @@ return SPOT if obs.spot_available else NONE
 
 # Availability-aware waiting: while spot is down, wait as long as the slack covers the time the
 # remaining work is expected to spend waiting for spot, estimated from the history seen so far.
-AVAILABILITY_AWARE = _policy("""
+AVAILABILITY_AWARE = spot_policy("""
 job = self.job
 slack = obs.time_left_hours - obs.work_left_hours
 self.committed = self.committed or slack <= job.overhead_hours + 0.5
@@ -147,7 +114,7 @@ def test_traces_are_seeded_and_within_the_calibrated_range():
 
 @pytest.fixture(scope="module")
 def baseline(tmp_path_factory):
-    path = _write(tmp_path_factory.mktemp("base"), BASELINE)
+    path = write_candidate(tmp_path_factory.mktemp("base"), BASELINE)
     return path, ev.evaluate(path), ev.evaluate_heldout(path)
 
 
@@ -171,19 +138,20 @@ def test_evaluation_is_deterministic(baseline):
 
 
 def test_greedy_differs_and_always_on_demand_is_worse(tmp_path, baseline):
-    greedy = ev.evaluate(_write(tmp_path, GREEDY))
+    greedy = ev.evaluate(write_candidate(tmp_path, GREEDY))
     # greedy waits out outages: cheaper with a loose deadline, dearer with a tight one
     assert greedy["combined_score"] < 1.0 and greedy["deadline_misses"] == 0
     assert greedy["mean_cost_d92"] < baseline[1]["mean_cost_d92"]
     assert greedy["mean_cost_d52"] > baseline[1]["mean_cost_d52"]
     names = ["stable-d70-r0.2", "scarce-d52-r0.4"]
-    on_demand = ev.evaluate(_write(tmp_path, _policy("return ON_DEMAND"), "od.py"), workloads=names)
+    on_demand = ev.evaluate(write_candidate(tmp_path, spot_policy("return ON_DEMAND"), "od.py"),
+                            workloads=names)
     assert set(on_demand["per_workload"]) == set(names)
     assert on_demand["combined_score"] < 0.9 and on_demand["deadline_misses"] == 0
 
 
 def test_availability_aware_waiting_beats_the_baseline_on_train_and_heldout(tmp_path):
-    path = _write(tmp_path, AVAILABILITY_AWARE)
+    path = write_candidate(tmp_path, AVAILABILITY_AWARE)
     train, heldout = ev.evaluate(path), ev.evaluate_heldout(path)
     print(f"availability-aware: train {train['combined_score']:.4f}, "
           f"held-out {heldout['combined_score']:.4f}")
@@ -191,13 +159,15 @@ def test_availability_aware_waiting_beats_the_baseline_on_train_and_heldout(tmp_
 
 
 def test_tuning_the_safety_margin_moves_the_score(tmp_path):
-    tighter = _write(tmp_path, _knob(BASELINE, "SAFETY_MARGIN_HOURS", 0.25), "tight.py")
+    tighter = write_candidate(tmp_path, with_constant(BASELINE, "SAFETY_MARGIN_HOURS", 0.25),
+                              "tight.py")
     train, heldout = ev.evaluate(tighter), ev.evaluate_heldout(tighter)
     print(f"SAFETY_MARGIN_HOURS 0.25: train {train['combined_score']:.4f}, "
           f"held-out {heldout['combined_score']:.4f}")
     assert train["combined_score"] > 1.0 and heldout["combined_score"] > 1.0
     # below one tick (1/6 h) the safety switch comes too late: misses, heavily penalised
-    reckless = ev.evaluate(_write(tmp_path, _knob(BASELINE, "SAFETY_MARGIN_HOURS", 0.1), "r.py"))
+    reckless = ev.evaluate(write_candidate(
+        tmp_path, with_constant(BASELINE, "SAFETY_MARGIN_HOURS", 0.1), "r.py"))
     assert reckless["deadline_misses"] > 0 and reckless["combined_score"] < 0.8
     assert "deadline_misses" in reckless["artifacts"]
 
@@ -209,23 +179,25 @@ def test_tuning_the_safety_margin_moves_the_score(tmp_path):
     ("1.0", "returned 1.0"), ("None", "returned None"),
 ])
 def test_invalid_decisions_are_rejected_with_the_workload_named(tmp_path, answer, reason):
-    result = ev.evaluate(_write(tmp_path, _policy(f"return {answer}")),
+    result = ev.evaluate(write_candidate(tmp_path, spot_policy(f"return {answer}")),
                          workloads=["churny-d70-r0.2"])
     assert result["combined_score"] == 0.0
     assert reason in result["error"] and "churny-d70-r0.2 (trace seed 1), tick 0" in result["error"]
 
 
 def test_crashes_and_missing_entry_points_are_reported(tmp_path):
-    crash = ev.evaluate(_write(tmp_path, _policy(
+    crash = ev.evaluate(write_candidate(tmp_path, spot_policy(
         "if obs.tick == 5:\n    raise RuntimeError('boom')\nreturn SPOT")),
         workloads=["stable-d52-r0.02"])
     assert crash["combined_score"] == 0.0
     assert "tick 5: RuntimeError: boom" in crash["error"]
-    missing = ev.evaluate(_write(tmp_path, "x = 1\n", "empty.py"), workloads=["stable-d52-r0.02"])
+    missing = ev.evaluate(write_candidate(tmp_path, "x = 1\n", "empty.py"),
+                          workloads=["stable-d52-r0.02"])
     assert missing["combined_score"] == 0.0 and "Policy" in missing["error"]
-    broken = ev.evaluate(_write(tmp_path, "def (:\n", "broken.py"), workloads=["stable-d52-r0.02"])
+    broken = ev.evaluate(write_candidate(tmp_path, "def (:\n", "broken.py"),
+                         workloads=["stable-d52-r0.02"])
     assert broken["combined_score"] == 0.0 and "SyntaxError" in broken["error"]
-    exits = ev.evaluate(_write(tmp_path, "raise SystemExit(3)\n", "exit.py"),
+    exits = ev.evaluate(write_candidate(tmp_path, "raise SystemExit(3)\n", "exit.py"),
                         workloads=["stable-d52-r0.02"])
     assert exits["combined_score"] == 0.0 and "SystemExit" in exits["error"]
 
@@ -233,74 +205,40 @@ def test_crashes_and_missing_entry_points_are_reported(tmp_path):
 def test_a_slow_candidate_times_out(tmp_path):
     sims = ev.build_sims(["stable-d52-r0.02"], [1])
     with pytest.raises(ev.CandidateError, match="timed out after 1 s"):
-        ev.run_candidate(_write(tmp_path, _policy("while True:\n    pass")), sims, 1.0)
+        ev.run_candidate(write_candidate(tmp_path, spot_policy("while True:\n    pass")), sims, 1.0)
 
 
 def test_raw_answers_are_validated_and_claimed_scores_ignored(tmp_path):
     names = ["stable-d52-r0.02"]  # 30 jobs
     # a hostile child writing straight to the answer channel (fd 3, duplicated before import)
     junk = "import os\nos.write(3, b'{\"combined_score\": 99}\\n')\n"
-    result = ev.evaluate(_write(tmp_path, junk, "junk.py"), workloads=names)
+    result = ev.evaluate(write_candidate(tmp_path, junk, "junk.py"), workloads=names)
     assert result["combined_score"] == 0.0 and "decisions for 30 jobs" in result["error"]
     bad_byte = "import os\nos.write(3, b'9' * 30 + b'\\n')\n"
-    result = ev.evaluate(_write(tmp_path, bad_byte, "byte.py"), workloads=names)
+    result = ev.evaluate(write_candidate(tmp_path, bad_byte, "byte.py"), workloads=names)
     assert result["combined_score"] == 0.0 and "invalid decision byte b'9'" in result["error"]
     forged = "import os\nos.write(3, b'!{not json\\n')\n"
-    result = ev.evaluate(_write(tmp_path, forged, "forged.py"), workloads=names)
+    result = ev.evaluate(write_candidate(tmp_path, forged, "forged.py"), workloads=names)
     assert result["combined_score"] == 0.0 and "malformed report" in result["error"]
     # printing a score goes to stderr and changes nothing
     boast = "print('combined_score: 99')\n" + BASELINE
-    result = ev.evaluate(_write(tmp_path, boast, "boast.py"), workloads=names)
+    result = ev.evaluate(write_candidate(tmp_path, boast, "boast.py"), workloads=names)
     assert result["combined_score"] == 1.0
 
 
 def test_unknown_workloads_list_the_valid_names(tmp_path):
-    result = ev.evaluate(_write(tmp_path, BASELINE), workloads=["stable-d52-r0.02", "nope"])
+    result = ev.evaluate(write_candidate(tmp_path, BASELINE),
+                         workloads=["stable-d52-r0.02", "nope"])
     assert result["combined_score"] == 0.0
     assert "nope" in result["error"] and "scarce-d92-r0.4" in result["error"]
 
 
 # Scans every object the child process holds for a 0/1 sequence as long as a trace (552 ticks;
 # stdlib lookup tables reach 256) and checks the history is no longer than the ticks seen.
-PEEKER = """
-import gc
-
-NONE, SPOT, ON_DEMAND = 0, 1, 2
-SCANNED = set()
-
-
-def _long_01(value):
-    if isinstance(value, (bytes, bytearray, str)) and len(value) > 300:
-        return set(value) <= {0, 1, 48, 49, "0", "1"}
-    if isinstance(value, (list, tuple)) and len(value) > 300:
-        return all(type(v) in (int, bool) and v in (0, 1) for v in value)
-    return False
-
-
-class Policy:
-    def __init__(self, job):
-        self.job = job
-
-    def decide(self, obs):
-        if len(obs.history) != obs.tick + 1:
-            raise RuntimeError("history longer than the ticks seen")
-        if obs.tick in (0, 200) and obs.tick not in SCANNED:
-            SCANNED.add(obs.tick)
-            try:
-                raise ZeroDivisionError
-            except ZeroDivisionError as exc:  # the driver's frames, as a hostile policy would
-                frame, held = exc.__traceback__.tb_frame, list(gc.get_objects())
-            while frame is not None:
-                held += [*frame.f_locals.values(), *frame.f_globals.values()]
-                frame = frame.f_back
-            for holder in held:
-                for value in [holder, *gc.get_referents(holder)]:
-                    if _long_01(value):
-                        raise RuntimeError(f"found the future: {type(value).__name__} {len(value)}")
-        return SPOT if obs.spot_available else ON_DEMAND
-"""
+PEEKER = spot_peeker("len(obs.history) != obs.tick + 1",
+                     "SPOT if obs.spot_available else ON_DEMAND")
 
 
 def test_the_child_never_holds_future_availability(tmp_path):
-    result = ev.evaluate(_write(tmp_path, PEEKER), workloads=["moderate-d52-r0.2"])
+    result = ev.evaluate(write_candidate(tmp_path, PEEKER), workloads=["moderate-d52-r0.2"])
     assert "error" not in result, result.get("error")

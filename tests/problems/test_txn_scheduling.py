@@ -2,44 +2,34 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import random
-import re
 import textwrap
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-FOLDER = Path(__file__).resolve().parents[2] / "problems" / "txn_scheduling"
+from tests.problems.helpers import (initial_source, load_evaluator, load_module, problem_folder,
+                                    with_constant, write_candidate)
+
+FOLDER = problem_folder("txn_scheduling")
 INITIAL = FOLDER / "initial.py"
-
-
-def _load(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def ev() -> ModuleType:
-    return _load(FOLDER / "evaluator.py", "txn_evaluator")
+    return load_evaluator("txn_scheduling")
 
 
 def _program(tmp_path: Path, body: str, name: str = "candidate.py") -> str:
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(body), encoding="utf-8")
-    return str(path)
+    return write_candidate(tmp_path, textwrap.dedent(body), name)
 
 
 def _with_knobs(tmp_path: Path, **knobs: int) -> str:
-    source = INITIAL.read_text(encoding="utf-8")
+    source = initial_source("txn_scheduling")
     for knob, value in knobs.items():
-        source, count = re.subn(rf"^{knob} = \d+", f"{knob} = {value}", source, flags=re.M)
-        assert count == 1, knob
+        source = with_constant(source, knob, value)
     suffix = "_".join(f"{k}{v}" for k, v in knobs.items())
     return _program(tmp_path, source, f"initial_{suffix}.py")
 
@@ -344,7 +334,7 @@ def test_unknown_workloads_and_missing_programs_are_errors(ev, tmp_path):
 # --------------------------------------------------------------------------- the baseline
 
 def test_the_baseline_timeline_agrees_with_the_evaluator(ev):
-    initial = _load(INITIAL, "txn_initial")
+    initial = load_module(INITIAL, "txn_initial")
     for name, batch in ev.build_workloads((1,)).items():
         order = initial.schedule(batch)
         assert sorted(order) == list(range(len(batch))), name
