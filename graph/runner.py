@@ -186,10 +186,12 @@ def execute(run_dir: Path, *, on_update: Callable[[str, dict[str, Any]], None] |
         config = {"configurable": THREAD, "recursion_limit": 10 * settings.iterations + 100}
         snapshot = graph.get_state(config)
         values = snapshot.values
-        if values and "stop_reason" in values and not snapshot.next:
+        # A step that finished just before a kill has its writes saved but leaves `next` empty:
+        # pending tasks, not `next`, say whether there is more to do.
+        if snapshot.next or snapshot.tasks:
+            start: RunInput | None = None  # continue from the last checkpoint and its writes
+        elif "stop_reason" in values:
             return dict(values)  # finished already
-        if snapshot.next:
-            start: RunInput | None = None  # continue from the last checkpoint
         else:
             # Not started, or killed before the first step was saved: (re)start at plan, from
             # whatever progress the state already records.
