@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from importlib import resources
 import warnings
 from datetime import datetime
 from pathlib import Path
@@ -14,19 +15,19 @@ from rich.markup import escape
 from rich.syntax import Syntax
 from rich.table import Table
 
-from agents.model.usage import add_usage, describe_faults, describe_usage, total_dollars, total_tokens
-from graph.runner import (RunError, build_team, create_run, execute, open_run, replay_source,
+from adrs.agents.model.usage import add_usage, describe_faults, describe_usage, total_dollars, total_tokens
+from adrs.graph.runner import (RunError, build_team, create_run, execute, open_run, replay_source,
                           run_status)
-from graph.settings import ModelFlags, RunSettings, SettingsError, run_settings
-from tools.isolation import IsolationError, IsolationWarning
-from tools.problem import Problem, ProblemError, find_problem
-from workspace.database import ProgramDatabase
-from workspace.repository import RunRepository, WorkspaceError
+from adrs.graph.settings import ModelFlags, RunSettings, SettingsError, run_settings
+from adrs.tools.isolation import IsolationError, IsolationWarning
+from adrs.tools.problem import Problem, ProblemError, find_problem
+from adrs.workspace.database import ProgramDatabase
+from adrs.workspace.repository import RunRepository, WorkspaceError
 
 app = typer.Typer(help="adrs: a team of agents that evolves better systems algorithms.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 console = Console()
-BUILTIN_PROBLEMS = Path(__file__).resolve().parents[1] / "problems"
+BUILTIN_PROBLEMS = Path(str(resources.files("adrs.problems")))
 EXPECTED = (ProblemError, SettingsError, RunError, WorkspaceError, IsolationError)
 
 

@@ -9,7 +9,7 @@ import ast
 from dataclasses import dataclass
 from typing import Literal
 
-from agents.evolve_block import RegionError, fingerprint, split_program
+from adrs.agents.evolve_block import RegionError, fingerprint, split_program
 
 # Names a candidate has no business touching: ways out of the sandbox or into the evaluator.
 FORBIDDEN_CALLS = frozenset({"eval", "exec", "compile", "open", "__import__", "globals",

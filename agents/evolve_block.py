@@ -11,7 +11,7 @@ import io
 import tokenize
 from dataclasses import dataclass
 
-from tools.problem import EVOLVE_END, EVOLVE_START
+from adrs.tools.problem import EVOLVE_END, EVOLVE_START
 
 
 class RegionError(ValueError):

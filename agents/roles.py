@@ -9,12 +9,12 @@ import random
 from dataclasses import dataclass
 from typing import Protocol
 
-from agents.model.usage import UsageMeter
-from agents.schemas import Findings, Plan, Verdict
-from tools.evaluation import EvaluationResult, EvaluationTool
-from tools.problem import Problem
-from workspace.database import ProgramDatabase, ProgramRecord
-from workspace.repository import RunRepository
+from adrs.agents.model.usage import UsageMeter
+from adrs.agents.schemas import Findings, Plan, Verdict
+from adrs.tools.evaluation import EvaluationResult, EvaluationTool
+from adrs.tools.problem import Problem
+from adrs.workspace.database import ProgramDatabase, ProgramRecord
+from adrs.workspace.repository import RunRepository
 
 
 def derive_rng(seed: int, *parts: object) -> random.Random:

@@ -13,8 +13,8 @@ import statistics
 import time
 from pathlib import Path
 
-from tools.evaluation import EvaluationTool
-from tools.problem import Problem
+from adrs.tools.evaluation import EvaluationTool
+from adrs.tools.problem import Problem
 
 PROBLEMS = Path(__file__).resolve().parents[1] / "problems"
 

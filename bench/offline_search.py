@@ -14,9 +14,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from graph.runner import create_run, execute
-from graph.settings import RunSettings
-from tools.problem import Problem
+from adrs.graph.runner import create_run, execute
+from adrs.graph.settings import RunSettings
+from adrs.tools.problem import Problem
 
 PROBLEMS = Path(__file__).resolve().parents[1] / "problems"
 

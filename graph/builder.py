@@ -8,10 +8,10 @@ from __future__ import annotations
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 
-from graph.candidate import build_candidate_graph
-from graph.context import RunContext
-from graph.nodes import plan, report, select
-from graph.state import RunInput, RunOutput, RunState
+from adrs.graph.candidate import build_candidate_graph
+from adrs.graph.context import RunContext
+from adrs.graph.nodes import plan, report, select
+from adrs.graph.state import RunInput, RunOutput, RunState
 
 
 def build_graph(checkpointer: BaseCheckpointSaver | None = None):

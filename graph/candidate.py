@@ -12,13 +12,13 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from agents.evolve_block import fingerprint
-from agents.model.usage import UsageMeter, add_counts, add_usage
-from agents.roles import AssessRequest, CodeRequest, ReviewRequest
-from agents.schemas import Plan
-from graph.context import RunContext
-from graph.state import CandidateOutput, CandidateState, Outcome
-from workspace.database import ProgramDatabase
+from adrs.agents.evolve_block import fingerprint
+from adrs.agents.model.usage import UsageMeter, add_counts, add_usage
+from adrs.agents.roles import AssessRequest, CodeRequest, ReviewRequest
+from adrs.agents.schemas import Plan
+from adrs.graph.context import RunContext
+from adrs.graph.state import CandidateOutput, CandidateState, Outcome
+from adrs.workspace.database import ProgramDatabase
 
 
 def code(state: CandidateState, runtime: Runtime[RunContext]) -> Command[Literal["critique", "__end__"]]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from agents.roles import Team
-from graph.settings import RunSettings
-from tools.evaluation import EvaluationTool
-from tools.problem import Problem
-from workspace.repository import RunRepository
+from adrs.agents.roles import Team
+from adrs.graph.settings import RunSettings
+from adrs.tools.evaluation import EvaluationTool
+from adrs.tools.problem import Problem
+from adrs.workspace.repository import RunRepository
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,13 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 from langgraph.types import Command, Send
 
-from agents.model.usage import UsageMeter, add_counts, add_usage, total_dollars, total_tokens
-from agents.roles import PlanRequest, ResearchNote
-from graph.context import RunContext
-from graph.state import Outcome, RunState
-from workspace.database import ProgramDatabase
-from workspace.messages import CandidateMessage
-from workspace.repository import RunRepository
+from adrs.agents.model.usage import UsageMeter, add_counts, add_usage, total_dollars, total_tokens
+from adrs.agents.roles import PlanRequest, ResearchNote
+from adrs.graph.context import RunContext
+from adrs.graph.state import Outcome, RunState
+from adrs.workspace.database import ProgramDatabase
+from adrs.workspace.messages import CandidateMessage
+from adrs.workspace.repository import RunRepository
 
 
 def candidate_key(iteration: int, slot: int) -> str:

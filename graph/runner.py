@@ -21,19 +21,19 @@ from typing import Any
 
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from agents.model.errors import ModelSetupError
-from agents.model.recording import RECORDINGS_DIR
-from agents.offline import offline_team
-from agents.roles import Team
-from graph.builder import build_graph
-from graph.context import RunContext
-from graph.settings import RunSettings, SettingsError, replay_settings
-from graph.state import RunInput
-from tools.evaluation import EvaluationTool
-from tools.isolation import IsolationError, current as current_isolation
-from tools.problem import Problem
-from workspace.messages import CandidateMessage
-from workspace.repository import RunRepository, WorkspaceError
+from adrs.agents.model.errors import ModelSetupError
+from adrs.agents.model.recording import RECORDINGS_DIR
+from adrs.agents.offline import offline_team
+from adrs.agents.roles import Team
+from adrs.graph.builder import build_graph
+from adrs.graph.context import RunContext
+from adrs.graph.settings import RunSettings, SettingsError, replay_settings
+from adrs.graph.state import RunInput
+from adrs.tools.evaluation import EvaluationTool
+from adrs.tools.isolation import IsolationError, current as current_isolation
+from adrs.tools.problem import Problem
+from adrs.workspace.messages import CandidateMessage
+from adrs.workspace.repository import RunRepository, WorkspaceError
 
 THREAD = {"thread_id": "run"}  # one run per checkpoint database
 
@@ -76,7 +76,7 @@ def build_team(settings: RunSettings, run_root: Path | None = None) -> Team:
     if settings.brain == "offline":
         return offline_team()
     if settings.brain == "model" and settings.model is not None:
-        from agents.model.team import model_team  # loads the OpenAI client only when needed
+        from adrs.agents.model.team import model_team  # loads the OpenAI client only when needed
         try:
             return model_team(settings.model, run_root=run_root)
         except ModelSetupError as exc:

@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from agents.model.config import ModelSettings
-from agents.model.usage import ROLES
+from adrs.agents.model.config import ModelSettings
+from adrs.agents.model.usage import ROLES
 
 
 class SettingsError(ValueError):

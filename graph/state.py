@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, TypedDict
 
-from agents.model.usage import add_counts, add_usage
+from adrs.agents.model.usage import add_counts, add_usage
 
 
 class Outcome(TypedDict):

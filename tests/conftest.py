@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from graph.runner import create_run, execute
-from graph.settings import RunSettings
-from tools.problem import Problem
+from adrs.graph.runner import create_run, execute
+from adrs.graph.settings import RunSettings
+from adrs.tools.problem import Problem
 
 FIXTURES = Path(__file__).parent / "fixtures" / "problems"
 REPO_ROOT = Path(__file__).resolve().parents[1]

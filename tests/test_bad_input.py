@@ -20,9 +20,9 @@ import pytest
 from typer.testing import CliRunner
 
 from adrs.cli import app
-from graph.runner import create_run
-from graph.settings import RunSettings
-from tools.problem import Problem
+from adrs.graph.runner import create_run
+from adrs.graph.settings import RunSettings
+from adrs.tools.problem import Problem
 
 TOY = Path(__file__).parent / "fixtures" / "problems" / "toy"
 runner = CliRunner()

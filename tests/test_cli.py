@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from adrs.cli import app
-from workspace.repository import RunRepository
+from adrs.workspace.repository import RunRepository
 
 runner = CliRunner()
 

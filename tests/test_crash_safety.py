@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from adrs.cli import app
-from workspace.repository import RunRepository
+from adrs.workspace.repository import RunRepository
 
 TRIALS = 10
 SEED = 20240611

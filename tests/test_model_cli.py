@@ -8,8 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from adrs.cli import app
-from graph.runner import run_status
-from graph.settings import RunSettings
+from adrs.graph.runner import run_status
+from adrs.graph.settings import RunSettings
 from tests.agents.model.loopback import LoopbackServer
 from tests.agents.model.toy_server import ToyResponder
 from tests.agents.model.test_scripted_run import history

@@ -6,11 +6,11 @@ from __future__ import annotations
 from typer.testing import CliRunner
 
 from adrs.cli import app
-from agents.model.usage import describe_faults
-from graph.runner import run_status
+from adrs.agents.model.usage import describe_faults
+from adrs.graph.runner import run_status
 from tests.agents.model.loopback import LoopbackServer
 from tests.agents.model.toy_server import ToyResponder
-from workspace.repository import RunRepository
+from adrs.workspace.repository import RunRepository
 
 CONFIG = """[model]
 timeout_seconds = 1.0

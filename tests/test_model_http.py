@@ -7,13 +7,13 @@ import json
 
 import pytest
 
-from agents.model.config import ModelSettings, Price
-from graph.runner import create_run, execute
-from graph.settings import RunSettings
+from adrs.agents.model.config import ModelSettings, Price
+from adrs.graph.runner import create_run, execute
+from adrs.graph.settings import RunSettings
 from tests.agents.model.loopback import (LoopbackServer, Reply, completion, queue, rate_limited,
                                          tool_call)
-from tools.problem import Problem
-from workspace.repository import RunRepository
+from adrs.tools.problem import Problem
+from adrs.workspace.repository import RunRepository
 
 KEY = "sk-loopback-test-0000"
 WIDTH5 = (1 / 3.5 + 1 / 22.625) / 2

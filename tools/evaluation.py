@@ -21,8 +21,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from tools.problem import Problem
-from tools.sandbox import SandboxLimits, SandboxOutcome, run_sandboxed
+from adrs.tools.problem import Problem
+from adrs.tools.sandbox import SandboxLimits, SandboxOutcome, run_sandboxed
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal, Sequence
 
-from tools.isolation import CANDIDATE_PREFIX_ENV, Isolation, candidate_prefix, current, jail_argv
+from adrs.tools.isolation import CANDIDATE_PREFIX_ENV, Isolation, candidate_prefix, current, jail_argv
 
 RESULT_FD_ENV = "ADRS_RESULT_FD"
 MAX_RESULT_BYTES = 16 << 20

@@ -11,8 +11,8 @@ import random
 from dataclasses import dataclass
 from typing import Protocol
 
-from workspace.messages import SCORED_STATUSES
-from workspace.repository import ProgramRecord
+from adrs.workspace.messages import SCORED_STATUSES
+from adrs.workspace.repository import ProgramRecord
 
 MIN_PREFIX = 4
 

@@ -32,7 +32,7 @@ from typing import Callable, ParamSpec, TypeVar
 import git
 from pydantic import ValidationError
 
-from workspace.messages import CandidateMessage
+from adrs.workspace.messages import CandidateMessage
 
 ROOT_REF = "refs/adrs/root"
 BEST_REF = "refs/heads/best"

@@ -8,11 +8,11 @@ from typing import TypeVar
 from langchain_core.messages import BaseMessage, HumanMessage
 from pydantic import BaseModel
 
-from agents.model.answers import AnswerError, answer_text, parse_structured, tool_spec
-from agents.model.calls import ModelCall
-from agents.model.gateway import ModelCallFailed, ModelGateway
-from agents.model.usage import UsageMeter
-from agents.prompts import render
+from adrs.agents.model.answers import AnswerError, answer_text, parse_structured, tool_spec
+from adrs.agents.model.calls import ModelCall
+from adrs.agents.model.gateway import ModelCallFailed, ModelGateway
+from adrs.agents.model.usage import UsageMeter
+from adrs.agents.prompts import render
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")

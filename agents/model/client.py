@@ -13,8 +13,8 @@ import openai
 from langchain_core.language_models import BaseChatModel
 from langchain_openai import ChatOpenAI
 
-from agents.model.config import ModelSettings
-from agents.model.gateway import ModelSetupError
+from adrs.agents.model.config import ModelSettings
+from adrs.agents.model.gateway import ModelSetupError
 
 LOCAL_PLACEHOLDER_KEY = "no-key-needed"
 

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from agents.evolve_block import RegionError, split_program
-from agents.model.answers import answer_text
-from agents.model.calls import ModelCall
-from agents.model.edits import EditError, apply_edit, parse_edit
-from agents.model.gateway import ModelCallFailed, ModelGateway
-from agents.model.usage import UsageMeter
-from agents.prompts import render
-from agents.roles import CodeRequest, CodeResult
+from adrs.agents.evolve_block import RegionError, split_program
+from adrs.agents.model.answers import answer_text
+from adrs.agents.model.calls import ModelCall
+from adrs.agents.model.edits import EditError, apply_edit, parse_edit
+from adrs.agents.model.gateway import ModelCallFailed, ModelGateway
+from adrs.agents.model.usage import UsageMeter
+from adrs.agents.prompts import render
+from adrs.agents.roles import CodeRequest, CodeResult
 
 log = logging.getLogger("adrs.model")
 

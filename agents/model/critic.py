@@ -7,15 +7,15 @@ from dataclasses import dataclass
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from agents.checks import static_review
-from agents.model import views
-from agents.model.asking import ask_structured
-from agents.model.gateway import ModelCallFailed, ModelGateway
-from agents.model.schemas import Review
-from agents.model.usage import UsageMeter
-from agents.prompts import render
-from agents.roles import ReviewRequest
-from agents.schemas import Verdict
+from adrs.agents.checks import static_review
+from adrs.agents.model import views
+from adrs.agents.model.asking import ask_structured
+from adrs.agents.model.gateway import ModelCallFailed, ModelGateway
+from adrs.agents.model.schemas import Review
+from adrs.agents.model.usage import UsageMeter
+from adrs.agents.prompts import render
+from adrs.agents.roles import ReviewRequest
+from adrs.agents.schemas import Verdict
 
 log = logging.getLogger("adrs.model")
 TOOL = "submit_verdict"

@@ -19,8 +19,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from agents.evolve_block import RegionError, split_program
-from tools.problem import EVOLVE_END, EVOLVE_START
+from adrs.agents.evolve_block import RegionError, split_program
+from adrs.tools.problem import EVOLVE_END, EVOLVE_START
 
 _SEARCH = re.compile(r"^\s*<{5,9}\s*SEARCH\s*$")
 _DIVIDER = re.compile(r"^\s*={5,9}\s*$")

@@ -13,18 +13,18 @@ from dataclasses import dataclass
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from pydantic import BaseModel
 
-from agents.model import views
-from agents.model.answers import AnswerError, close_json, parse_structured, tool_spec, validate
-from agents.model.calls import ModelCall
-from agents.model.gateway import ModelCallFailed, ModelGateway
-from agents.model.schemas import CompareWithParent, EvaluateAll, EvaluateWorkloads, FindingsReport
-from agents.model.usage import UsageMeter
-from agents.offline.evaluator import compare_with_parent
-from agents.prompts import render
-from agents.roles import AssessRequest, Assessment
-from agents.schemas import Findings
-from tools.evaluation import EvaluationResult, EvaluationTool
-from workspace.database import ProgramRecord
+from adrs.agents.model import views
+from adrs.agents.model.answers import AnswerError, close_json, parse_structured, tool_spec, validate
+from adrs.agents.model.calls import ModelCall
+from adrs.agents.model.gateway import ModelCallFailed, ModelGateway
+from adrs.agents.model.schemas import CompareWithParent, EvaluateAll, EvaluateWorkloads, FindingsReport
+from adrs.agents.model.usage import UsageMeter
+from adrs.agents.offline.evaluator import compare_with_parent
+from adrs.agents.prompts import render
+from adrs.agents.roles import AssessRequest, Assessment
+from adrs.agents.schemas import Findings
+from adrs.tools.evaluation import EvaluationResult, EvaluationTool
+from adrs.workspace.database import ProgramRecord
 
 log = logging.getLogger("adrs.model")
 FINDINGS_TOOL = "write_findings"

@@ -20,11 +20,11 @@ import openai
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage
 
-from agents.model.calls import ModelCall, request_key, request_payload
-from agents.model.config import Price
-from agents.model.errors import ModelCallFailed, ModelSetupError
-from agents.model.recording import Recording, RecordingStore, redact
-from agents.model.usage import UsageMeter, dollars_for
+from adrs.agents.model.calls import ModelCall, request_key, request_payload
+from adrs.agents.model.config import Price
+from adrs.agents.model.errors import ModelCallFailed, ModelSetupError
+from adrs.agents.model.recording import Recording, RecordingStore, redact
+from adrs.agents.model.usage import UsageMeter, dollars_for
 
 __all__ = ["ChatTransport", "ModelCallFailed", "ModelGateway", "ModelSetupError", "RetryPolicy",
            "Transport", "classify"]

@@ -7,16 +7,16 @@ from dataclasses import dataclass
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from agents.model import views
-from agents.model.answers import AnswerError
-from agents.model.asking import ask_structured
-from agents.model.gateway import ModelCallFailed, ModelGateway
-from agents.model.schemas import PlanBatch
-from agents.model.usage import UsageMeter
-from agents.prompts import render
-from agents.roles import PlanRequest, derive_rng
-from agents.schemas import Plan
-from workspace.database import ProgramDatabase, ProgramRecord
+from adrs.agents.model import views
+from adrs.agents.model.answers import AnswerError
+from adrs.agents.model.asking import ask_structured
+from adrs.agents.model.gateway import ModelCallFailed, ModelGateway
+from adrs.agents.model.schemas import PlanBatch
+from adrs.agents.model.usage import UsageMeter
+from adrs.agents.prompts import render
+from adrs.agents.roles import PlanRequest, derive_rng
+from adrs.agents.schemas import Plan
+from adrs.workspace.database import ProgramDatabase, ProgramRecord
 
 log = logging.getLogger("adrs.model")
 TOOL = "submit_plans"

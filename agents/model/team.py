@@ -8,16 +8,16 @@ from pathlib import Path
 
 from langchain_core.language_models import BaseChatModel
 
-from agents.model.client import chat_model
-from agents.model.coder import CoderOptions, ModelCoder
-from agents.model.config import ModelSettings
-from agents.model.critic import CriticOptions, ModelCritic
-from agents.model.evaluator import EvaluatorOptions, ModelEvaluator
-from agents.model.gateway import ChatTransport, ModelGateway, ModelSetupError, RetryPolicy
-from agents.model.planner import ModelPlanner, PlannerOptions
-from agents.model.recording import RecordingStore
-from agents.model.usage import ROLES
-from agents.roles import Team
+from adrs.agents.model.client import chat_model
+from adrs.agents.model.coder import CoderOptions, ModelCoder
+from adrs.agents.model.config import ModelSettings
+from adrs.agents.model.critic import CriticOptions, ModelCritic
+from adrs.agents.model.evaluator import EvaluatorOptions, ModelEvaluator
+from adrs.agents.model.gateway import ChatTransport, ModelGateway, ModelSetupError, RetryPolicy
+from adrs.agents.model.planner import ModelPlanner, PlannerOptions
+from adrs.agents.model.recording import RecordingStore
+from adrs.agents.model.usage import ROLES
+from adrs.agents.roles import Team
 
 
 def model_team(settings: ModelSettings, *, run_root: Path | None = None,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import difflib
 
-from agents.evolve_block import RegionError, split_program
-from agents.roles import ResearchNote
-from workspace.database import ProgramDatabase, ProgramRecord
+from adrs.agents.evolve_block import RegionError, split_program
+from adrs.agents.roles import ResearchNote
+from adrs.workspace.database import ProgramDatabase, ProgramRecord
 
 FEEDBACK_CHARS = 1500
 LINE_CHARS = 240

@@ -1,10 +1,10 @@
 """The offline brain: a deterministic, seedable search that needs no network and no model."""
 
-from agents.offline.coder import OfflineCoder
-from agents.offline.critic import OfflineCritic
-from agents.offline.evaluator import OfflineEvaluator
-from agents.offline.planner import OfflinePlanner, OfflinePlannerConfig
-from agents.roles import Team
+from adrs.agents.offline.coder import OfflineCoder
+from adrs.agents.offline.critic import OfflineCritic
+from adrs.agents.offline.evaluator import OfflineEvaluator
+from adrs.agents.offline.planner import OfflinePlanner, OfflinePlannerConfig
+from adrs.agents.roles import Team
 
 
 def offline_team(config: OfflinePlannerConfig = OfflinePlannerConfig()) -> Team:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import ast
 from fractions import Fraction
 
-from agents.evolve_block import RegionError, numeric_literals, replace_literals, split_program
-from agents.roles import CodeRequest, CodeResult
-from agents.schemas import LiteralEdit
+from adrs.agents.evolve_block import RegionError, numeric_literals, replace_literals, split_program
+from adrs.agents.roles import CodeRequest, CodeResult
+from adrs.agents.schemas import LiteralEdit
 
 
 class OfflineCoder:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from agents.checks import static_review
-from agents.roles import ReviewRequest
-from agents.schemas import Verdict
+from adrs.agents.checks import static_review
+from adrs.agents.roles import ReviewRequest
+from adrs.agents.schemas import Verdict
 
 PASSED = ("parses", "edits only the evolvable region", "uses nothing forbidden", "is a new program")
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from agents.roles import AssessRequest, Assessment
-from agents.schemas import Findings
-from tools.evaluation import EvaluationResult
-from workspace.database import ProgramRecord
+from adrs.agents.roles import AssessRequest, Assessment
+from adrs.agents.schemas import Findings
+from adrs.tools.evaluation import EvaluationResult
+from adrs.workspace.database import ProgramRecord
 
 
 class OfflineEvaluator:

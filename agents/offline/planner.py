@@ -10,11 +10,11 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from agents.evolve_block import Literal, numeric_literals, skeleton, split_program
-from agents.roles import PlanRequest, derive_rng
-from agents.schemas import LiteralEdit, Plan
-from workspace.database import ProgramDatabase, ProgramRecord
-from workspace.repository import RunRepository
+from adrs.agents.evolve_block import Literal, numeric_literals, skeleton, split_program
+from adrs.agents.roles import PlanRequest, derive_rng
+from adrs.agents.schemas import LiteralEdit, Plan
+from adrs.workspace.database import ProgramDatabase, ProgramRecord
+from adrs.workspace.repository import RunRepository
 
 STEP_FRACTIONS = (0.1, 0.25, 0.5, 1.0)
 

@@ -25,15 +25,15 @@ from string import Template
 
 import pytest
 
-from agents.checks import static_review
-from graph.runner import create_run, execute
-from graph.settings import RunSettings
+from adrs.agents.checks import static_review
+from adrs.graph.runner import create_run, execute
+from adrs.graph.settings import RunSettings
 from tests.adversarial.candidates import BLOCKED, CASES, CONTAINED, TRIVIAL, Case, Fail
-from tools.evaluation import EvaluationResult, EvaluationTool
-from tools.isolation import Isolation, current
-from tools.problem import Problem
-from tools.sandbox import SandboxLimits
-from workspace.repository import RunRepository
+from adrs.tools.evaluation import EvaluationResult, EvaluationTool
+from adrs.tools.isolation import Isolation, current
+from adrs.tools.problem import Problem
+from adrs.tools.sandbox import SandboxLimits
+from adrs.workspace.repository import RunRepository
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = REPO_ROOT / "problems" / "txn_scheduling"

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tools import isolation
-from tools.isolation import (CANDIDATE_PREFIX_ENV, Isolation, IsolationError, IsolationWarning,
+from adrs.tools import isolation
+from adrs.tools.isolation import (CANDIDATE_PREFIX_ENV, Isolation, IsolationError, IsolationWarning,
                              candidate_prefix, jail_argv)
-from tools.sandbox import SandboxLimits, run_sandboxed
+from adrs.tools.sandbox import SandboxLimits, run_sandboxed
 
 FAST = SandboxLimits(timeout_seconds=10, memory_mb=512)
 FAKE = Isolation("bwrap", "test", bwrap="/usr/bin/bwrap", user=None, nested=True)
@@ -188,8 +188,8 @@ if _adrs_os.path.exists({path!r}) or _adrs_os.path.exists({toml!r}):
 def test_every_shipped_baseline_evaluates_and_cannot_see_its_problem(name, tmp_path):
     """In the jail each problem's candidate must not see the folder (while its evaluator and any
     trusted reference it runs still work); without the jail the baseline must still score."""
-    from tools.evaluation import EvaluationTool
-    from tools.problem import Problem
+    from adrs.tools.evaluation import EvaluationTool
+    from adrs.tools.problem import Problem
 
     problem = Problem.load(Path(__file__).resolve().parents[2] / "problems" / name)
     source = problem.initial_source

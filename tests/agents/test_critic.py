@@ -1,9 +1,9 @@
-from agents.checks import static_review
-from agents.evolve_block import fingerprint
-from agents.offline.critic import OfflineCritic
-from agents.roles import ReviewRequest
-from agents.schemas import Plan
-from tools.problem import DEFAULT_FORBIDDEN_IMPORTS
+from adrs.agents.checks import static_review
+from adrs.agents.evolve_block import fingerprint
+from adrs.agents.offline.critic import OfflineCritic
+from adrs.agents.roles import ReviewRequest
+from adrs.agents.schemas import Plan
+from adrs.tools.problem import DEFAULT_FORBIDDEN_IMPORTS
 
 PARENT = '''import random
 
@@ -58,7 +58,7 @@ def test_forbidden_imports_and_escape_hatches_inside_the_region_are_rejected():
 
 
 def test_the_offline_critic_turns_findings_into_a_verdict(tmp_path):
-    from tools.problem import Problem
+    from adrs.tools.problem import Problem
     folder = tmp_path / "p"
     folder.mkdir()
     for name, text in {"README.md": "x", "initial.py": PARENT, "problem.toml": 'name = "p"\n',

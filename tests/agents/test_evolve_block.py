@@ -1,6 +1,6 @@
 import pytest
 
-from agents.evolve_block import (RegionError, fingerprint, numeric_literals, replace_literals,
+from adrs.agents.evolve_block import (RegionError, fingerprint, numeric_literals, replace_literals,
                                  skeleton, split_program)
 
 PROGRAM = '''import random

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from agents.evolve_block import Literal
-from agents.offline.coder import OfflineCoder
-from agents.offline.planner import OfflinePlanner, nudged_text
-from agents.roles import CodeRequest, PlanRequest
-from agents.schemas import LiteralEdit, Plan
+from adrs.agents.evolve_block import Literal
+from adrs.agents.offline.coder import OfflineCoder
+from adrs.agents.offline.planner import OfflinePlanner, nudged_text
+from adrs.agents.roles import CodeRequest, PlanRequest
+from adrs.agents.schemas import LiteralEdit, Plan
 from tests.conftest import start_run
-from tools.problem import Problem
-from workspace.database import ProgramDatabase
-from workspace.repository import RunRepository
+from adrs.tools.problem import Problem
+from adrs.workspace.database import ProgramDatabase
+from adrs.workspace.repository import RunRepository
 
 
 def literal(text: str) -> Literal:

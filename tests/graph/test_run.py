@@ -6,11 +6,11 @@ import subprocess
 
 import pytest
 
-from graph.runner import RunError, create_run, execute, locked, open_run
-from graph.settings import RunSettings
+from adrs.graph.runner import RunError, create_run, execute, locked, open_run
+from adrs.graph.settings import RunSettings
 from tests.conftest import start_run
-from tools.problem import Problem
-from workspace.repository import RunRepository
+from adrs.tools.problem import Problem
+from adrs.workspace.repository import RunRepository
 
 
 def history(run_dir):

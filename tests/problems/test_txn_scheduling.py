@@ -387,8 +387,8 @@ def test_the_baseline_stays_valid_for_any_knob_value(ev, tmp_path, knobs):
 
 def test_the_region_exposes_exactly_the_knobs():
     # The offline brain tunes every numeric literal of the region: only the knobs may be there.
-    from agents.evolve_block import numeric_literals, split_program
-    from tools.problem import Problem
+    from adrs.agents.evolve_block import numeric_literals, split_program
+    from adrs.tools.problem import Problem
 
     problem = Problem.load(FOLDER)
     assert problem.name == "txn_scheduling"

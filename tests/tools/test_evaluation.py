@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tools.evaluation import (NOTES_KEY, EvaluationResult, EvaluationStatus, EvaluationTool,
+from adrs.tools.evaluation import (NOTES_KEY, EvaluationResult, EvaluationStatus, EvaluationTool,
                               parse_value)
-from tools.problem import Problem
-from tools.sandbox import SandboxLimits
+from adrs.tools.problem import Problem
+from adrs.tools.sandbox import SandboxLimits
 
 INITIAL = """\
 # EVOLVE-BLOCK-START
@@ -312,7 +312,7 @@ def test_worker_makes_values_json_safe():
 
     import numpy as np
 
-    from tools._worker import to_json_safe
+    from adrs.tools._worker import to_json_safe
 
     value = {"a": np.float32(0.5), "b": np.array([1.0, np.nan, -np.inf]), 3: (np.int8(2), True),
              "c": float("inf"), "d": {1, 2} - {1, 2}, "e": object}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.sandbox import RESULT_FD_ENV, SandboxLimits, run_sandboxed
+from adrs.tools.sandbox import RESULT_FD_ENV, SandboxLimits, run_sandboxed
 
 FAST = SandboxLimits(timeout_seconds=1.5, memory_mb=512)
 

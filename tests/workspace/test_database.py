@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from workspace.database import ProgramDatabase
-from workspace.messages import CandidateMessage
-from workspace.repository import ProgramRecord, RunRepository
+from adrs.workspace.database import ProgramDatabase
+from adrs.workspace.messages import CandidateMessage
+from adrs.workspace.repository import ProgramRecord, RunRepository
 
 
 def record(n: int, status: str, score: float | None, *, island: int = 0, slot: int = 0,

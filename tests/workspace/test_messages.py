@@ -7,7 +7,7 @@ import subprocess
 import pytest
 from pydantic import ValidationError
 
-from workspace.messages import FEEDBACK_MAX, CandidateMessage
+from adrs.workspace.messages import FEEDBACK_MAX, CandidateMessage
 
 TRICKY_HYPOTHESIS = (
     "Raise the batch size.\n"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from workspace.messages import CandidateMessage
-from workspace.repository import ProgramRecord, RunRepository, WorkspaceError
+from adrs.workspace.messages import CandidateMessage
+from adrs.workspace.repository import ProgramRecord, RunRepository, WorkspaceError
 
 INITIAL = "def f():\n    # EVOLVE-BLOCK-START\n    return 1\n    # EVOLVE-BLOCK-END\n"
 PROBLEM_FILES = ["README.md", "data/w1.txt", "evaluator.py", "initial.py", "problem.toml"]

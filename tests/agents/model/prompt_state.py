@@ -6,17 +6,17 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from agents.roles import AssessRequest, CodeRequest, PlanRequest, ReviewRequest
-from agents.schemas import Plan
-from graph.nodes import research_notes
-from graph.runner import create_run
-from graph.settings import RunSettings
+from adrs.agents.roles import AssessRequest, CodeRequest, PlanRequest, ReviewRequest
+from adrs.agents.schemas import Plan
+from adrs.graph.nodes import research_notes
+from adrs.graph.runner import create_run
+from adrs.graph.settings import RunSettings
 from tests.conftest import FIXTURES
-from tools.evaluation import EvaluationTool
-from tools.problem import Problem
-from workspace.database import ProgramDatabase
-from workspace.messages import CandidateMessage
-from workspace.repository import RunRepository
+from adrs.tools.evaluation import EvaluationTool
+from adrs.tools.problem import Problem
+from adrs.workspace.database import ProgramDatabase
+from adrs.workspace.messages import CandidateMessage
+from adrs.workspace.repository import RunRepository
 
 WIDTH5 = (1 / 3.5 + 1 / 22.625) / 2
 

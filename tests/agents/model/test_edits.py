@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agents.model.edits import Block, Edit, EditError, apply_block, apply_edit, parse_edit
+from adrs.agents.model.edits import Block, Edit, EditError, apply_block, apply_edit, parse_edit
 
 REGION = """def choose(x):
     if x > 2:

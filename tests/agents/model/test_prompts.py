@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from agents.model.coder import ModelCoder
-from agents.model.critic import ModelCritic
-from agents.model.evaluator import ModelEvaluator
-from agents.model.gateway import ChatTransport, ModelGateway
-from agents.model.planner import ModelPlanner
-from agents.prompts import render, sections
+from adrs.agents.model.coder import ModelCoder
+from adrs.agents.model.critic import ModelCritic
+from adrs.agents.model.evaluator import ModelEvaluator
+from adrs.agents.model.gateway import ChatTransport, ModelGateway
+from adrs.agents.model.planner import ModelPlanner
+from adrs.agents.prompts import render, sections
 from tests.agents.model.fakes import call, edit, plan, scripted
 from tests.agents.model.prompt_state import (assess_request, code_request, fixed_run,
                                              plan_request, review_request)
