@@ -9,8 +9,8 @@ import random
 from dataclasses import dataclass
 from typing import Protocol
 
-from adrs.agents.model.usage import UsageMeter
 from adrs.agents.schemas import Findings, Plan, Verdict
+from adrs.agents.usage import UsageMeter
 from adrs.tools.evaluation import EvaluationResult, EvaluationTool
 from adrs.tools.problem import Problem
 from adrs.workspace.database import ProgramDatabase, ProgramRecord

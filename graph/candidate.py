@@ -12,10 +12,16 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from adrs.agents.evolve_block import fingerprint
-from adrs.agents.model.usage import UsageMeter, add_counts, add_usage
-from adrs.agents.roles import AssessRequest, CodeRequest, ReviewRequest
-from adrs.agents.schemas import Plan
+from adrs.agents.interface import (
+    AssessRequest,
+    CodeRequest,
+    Plan,
+    ReviewRequest,
+    UsageMeter,
+    add_counts,
+    add_usage,
+    fingerprint,
+)
 from adrs.graph.context import RunContext
 from adrs.graph.state import CandidateOutput, CandidateState, Outcome
 from adrs.workspace.database import ProgramDatabase

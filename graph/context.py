@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from adrs.agents.roles import Team
+from adrs.agents.interface import Team
 from adrs.graph.settings import RunSettings
 from adrs.tools.evaluation import EvaluationTool
 from adrs.tools.problem import Problem

@@ -7,17 +7,20 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 from langgraph.types import Command, Send
 
-from adrs.agents.model.usage import UsageMeter, add_counts, add_usage, total_dollars, total_tokens
-from adrs.agents.roles import PlanRequest, ResearchNote
+from adrs.agents.interface import (
+    PlanRequest,
+    ResearchNote,
+    UsageMeter,
+    add_counts,
+    add_usage,
+    total_dollars,
+    total_tokens,
+)
 from adrs.graph.context import RunContext
 from adrs.graph.state import Outcome, RunState
 from adrs.workspace.database import ProgramDatabase
 from adrs.workspace.messages import CandidateMessage
-from adrs.workspace.repository import RunRepository
-
-
-def candidate_key(iteration: int, slot: int) -> str:
-    return f"i{iteration:04d}-s{slot}"
+from adrs.workspace.repository import RunRepository, program_key
 
 
 def plan(state: RunState, runtime: Runtime[RunContext]) -> Command[Literal["candidate", "select"]]:
@@ -56,7 +59,7 @@ def select(state: RunState, runtime: Runtime[RunContext]) -> Command[Literal["pl
     best_id, best_score = state["best_id"], state["best_score"]
     recent: list[dict[str, Any]] = []
     for outcome in outcomes:
-        key = candidate_key(outcome["iteration"], outcome["slot"])
+        key = program_key(outcome["iteration"], outcome["slot"])
         commit_id = None
         if outcome["program_blob"]:
             commit_id = repo.commit_candidate(key=key, parent=outcome["parent_id"],

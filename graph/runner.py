@@ -1,97 +1,46 @@
-"""Create, run and resume a run: the run directory, its lock and its checkpointer.
-
-A run directory is a git repository (the workspace) plus `.adrs/`, which git ignores:
-settings.json, checkpoints.sqlite (LangGraph's SQLite checkpointer), a snapshot of the problem
-folder that evaluations use, a lock file so two processes never drive one run, and, with the
-model brain, recordings/ (every model request and answer, for `adrs run --replay`).
-"""
+"""Create, drive and resume a run (see graph/rundir.py for what a run directory holds)."""
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
-import sqlite3
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from langgraph.checkpoint.sqlite import SqliteSaver
-
-from adrs.agents.model.errors import ModelSetupError
-from adrs.agents.model.recording import RECORDINGS_DIR
-from adrs.agents.offline import offline_team
-from adrs.agents.roles import Team
+from adrs.agents.interface import ModelSetupError, Team
+from adrs.agents.interface import build_team as build_agents
 from adrs.graph.builder import build_graph
 from adrs.graph.context import RunContext
-from adrs.graph.settings import RunSettings, SettingsError, replay_settings
+from adrs.graph.rundir import THREAD, Run, RunError, RunPaths, open_run
+from adrs.graph.settings import RunSettings, replay_settings
 from adrs.graph.state import RunInput
 from adrs.tools.evaluation import EvaluationTool
-from adrs.tools.isolation import IsolationError, current as current_isolation
+from adrs.tools.isolation import IsolationError
+from adrs.tools.isolation import current as current_isolation
 from adrs.tools.problem import Problem
 from adrs.workspace.messages import CandidateMessage
-from adrs.workspace.repository import RunRepository, WorkspaceError
-
-THREAD = {"thread_id": "run"}  # one run per checkpoint database
-
-
-class RunError(RuntimeError):
-    """A run that cannot be created, opened or continued; the message is one line."""
-
-
-@dataclass(frozen=True)
-class RunPaths:
-    root: Path
-
-    @property
-    def meta(self) -> Path:
-        return self.root / ".adrs"
-
-    @property
-    def settings(self) -> Path:
-        return self.meta / "settings.json"
-
-    @property
-    def checkpoints(self) -> Path:
-        return self.meta / "checkpoints.sqlite"
-
-    @property
-    def problem(self) -> Path:
-        return self.meta / "problem"
-
-    @property
-    def lock(self) -> Path:
-        return self.meta / "lock"
-
-    @property
-    def recordings(self) -> Path:
-        return self.root / RECORDINGS_DIR
+from adrs.workspace.repository import RunRepository
 
 
 def build_team(settings: RunSettings, run_root: Path | None = None) -> Team:
-    """The offline brain, or the model brain (recording into the run at `run_root`)."""
-    if settings.brain == "offline":
-        return offline_team()
-    if settings.brain == "model" and settings.model is not None:
-        from adrs.agents.model.team import model_team  # loads the OpenAI client only when needed
-        try:
-            return model_team(settings.model, run_root=run_root)
-        except ModelSetupError as exc:
-            raise RunError(str(exc)) from exc
-    raise SettingsError(f"unknown brain {settings.brain!r}")
+    """The team the settings describe: the offline brain, or the model brain recording into the
+    run at `run_root`. A model brain that cannot work at all is a one-line RunError."""
+    try:
+        return build_agents(settings.brain, settings.model, run_root=run_root)
+    except ModelSetupError as exc:
+        raise RunError(str(exc)) from exc
 
 
 def replay_source(recorded_run: Path) -> tuple[Problem, RunSettings]:
     """The problem and settings to replay a recorded run with (see settings.replay_settings)."""
-    paths, settings, problem, repo = open_run(recorded_run)
-    repo.close()
+    with open_run(recorded_run) as run:
+        paths, settings = run.paths, run.settings
     if settings.model is not None and not paths.recordings.is_dir():
         raise RunError(f"run {recorded_run} has no recordings to replay "
                        "(it was run with --no-record)")
-    return problem, replay_settings(settings, paths.root)
+    return run.problem, replay_settings(settings, paths.root)
 
 
 def create_run(problem: Problem, settings: RunSettings, run_dir: Path) -> RunPaths:
@@ -140,47 +89,25 @@ def create_run(problem: Problem, settings: RunSettings, run_dir: Path) -> RunPat
     return final
 
 
-def open_run(run_dir: Path) -> tuple[RunPaths, RunSettings, Problem, RunRepository]:
-    paths = RunPaths(Path(run_dir).resolve())
-    if not paths.root.is_dir():
-        raise RunError(f"no run at {run_dir}")
-    if not paths.settings.is_file():
-        raise RunError(f"{run_dir} is not a complete adrs run (no .adrs/settings.json)")
-    settings = RunSettings.load(paths.settings)
-    try:
-        repo = RunRepository.open(paths.root)
-    except WorkspaceError as exc:
-        raise RunError(str(exc)) from exc
-    return paths, settings, Problem.load(paths.problem), repo
-
-
-@contextmanager
-def locked(paths: RunPaths) -> Iterator[None]:
-    """Hold the run's lock, or refuse at once: two processes must never interleave one run."""
-    fd = os.open(paths.lock, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise RunError(f"run {paths.root} is in use by another adrs process") from None
-        yield
-    finally:
-        os.close(fd)
-
-
 def execute(run_dir: Path, *, on_update: Callable[[str, dict[str, Any]], None] | None = None,
             settings_override: RunSettings | None = None, team: Team | None = None) -> dict[str, Any]:
     """Drive the run until it stops; picks up from the last checkpoint if there is one.
 
     `team` replaces the team the settings describe (tests drive scripted models this way)."""
-    paths, settings, problem, repo = open_run(run_dir)
+    with open_run(run_dir) as run:
+        return _drive(run, on_update=on_update, settings=settings_override or run.settings,
+                      team=team)
+
+
+def _drive(run: Run, *, on_update: Callable[[str, dict[str, Any]], None] | None,
+           settings: RunSettings, team: Team | None) -> dict[str, Any]:
     _check_sandbox()
-    settings = settings_override or settings
+    paths, problem, repo = run.paths, run.problem, run.repository
     deadline = time.monotonic() + settings.max_minutes * 60 if settings.max_minutes else None
     context = RunContext(settings=settings, problem=problem, repository=repo,
                          tool=EvaluationTool(problem), team=team or build_team(settings, paths.root),
                          deadline=deadline)
-    with locked(paths), _checkpointer(paths) as saver:
+    with run.locked(), run.checkpointer() as saver:
         repo.clear_stale_locks()  # a killed run may have died inside a git command
         graph = build_graph(saver)
         config = {"configurable": THREAD, "recursion_limit": 10 * settings.iterations + 100}
@@ -206,14 +133,13 @@ def execute(run_dir: Path, *, on_update: Callable[[str, dict[str, Any]], None] |
                     if on_update and isinstance(update, dict):
                         on_update(node, update)
         except ModelSetupError as exc:
-            raise RunError(f"{exc}; fix it, then `adrs resume {run_dir}`") from exc
+            raise RunError(f"{exc}; fix it, then `adrs resume {paths.root}`") from exc
         return dict(graph.get_state(config).values)
 
 
 def run_status(run_dir: Path) -> dict[str, Any]:
     """The last checkpointed state of a run (empty if it has not started)."""
-    paths, *_ = open_run(run_dir)
-    with _checkpointer(paths) as saver:
+    with open_run(run_dir) as run, run.checkpointer() as saver:
         return dict(build_graph(saver).get_state({"configurable": THREAD}).values)
 
 
@@ -223,28 +149,6 @@ def _check_sandbox() -> None:
         current_isolation()
     except IsolationError as exc:
         raise RunError(str(exc)) from exc
-
-
-@contextmanager
-def _checkpointer(paths: RunPaths) -> Iterator[SqliteSaver]:
-    connection = sqlite3.connect(paths.checkpoints, check_same_thread=False)
-    try:
-        _check_database(connection, paths)
-        yield SqliteSaver(connection)
-    finally:
-        connection.close()
-
-
-def _check_database(connection: sqlite3.Connection, paths: RunPaths) -> None:
-    """A damaged checkpoint database stops the run with one line, before anything is written."""
-    try:
-        verdict = connection.execute("PRAGMA quick_check").fetchone()
-    except sqlite3.DatabaseError as exc:
-        raise RunError(f"run {paths.root}: {paths.checkpoints.name} is damaged ({exc}); "
-                       f"its commits are safe in git") from exc
-    if verdict is None or verdict[0] != "ok":
-        raise RunError(f"run {paths.root}: {paths.checkpoints.name} is damaged "
-                       f"({verdict[0] if verdict else 'no verdict'}); its commits are safe in git")
 
 
 def _score_of(repo: RunRepository, commit_id: str) -> float:

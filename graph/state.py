@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, TypedDict
 
-from adrs.agents.model.usage import add_counts, add_usage
+from adrs.agents.interface import add_counts, add_usage
 
 
 class Outcome(TypedDict):

@@ -82,7 +82,7 @@ def test_an_evaluator_that_raises_at_import(toy_dir, tmp_path):
 def test_a_killed_run_resumes_to_the_full_budget(toy_dir, tmp_path):
     """SIGKILL the real process mid-run; `adrs resume` finishes with nothing lost or doubled."""
     run_dir = tmp_path / "run"
-    command = [sys.executable, "-m", "adrs.cli", "run", str(toy_dir), "--iterations", "6",
+    command = [sys.executable, "-m", "adrs", "run", str(toy_dir), "--iterations", "6",
                "--width", "2", "--run-dir", str(run_dir)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, start_new_session=True)

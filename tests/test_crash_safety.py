@@ -1,6 +1,6 @@
 """SIGKILL the real `adrs run` process at seeded random points; `adrs resume` must finish the run.
 
-Each trial starts `python -m adrs.cli run` on the toy problem, waits until the run directory is
+Each trial starts `python -m adrs run` on the toy problem, waits until the run directory is
 complete, lets it work for a seeded random time and kills its whole process group with SIGKILL.
 `adrs resume` must then complete the budget with nothing lost, doubled or half-written, a clean
 `git fsck`, and the very history of a run that was never interrupted.
@@ -46,7 +46,7 @@ def run_args(toy_dir: Path, run_dir: Path) -> list[str]:
 def start_and_kill(toy_dir: Path, run_dir: Path, delay: float) -> str:
     """Start `adrs run`, SIGKILL it `delay` s after its run directory exists; its output so far."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
-    process = subprocess.Popen([sys.executable, "-m", "adrs.cli", *run_args(toy_dir, run_dir)],
+    process = subprocess.Popen([sys.executable, "-m", "adrs", *run_args(toy_dir, run_dir)],
                                cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
     seen = []

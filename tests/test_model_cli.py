@@ -11,8 +11,8 @@ from adrs.cli import app
 from adrs.graph.runner import run_status
 from adrs.graph.settings import RunSettings
 from tests.agents.model.loopback import LoopbackServer
-from tests.agents.model.toy_server import ToyResponder
 from tests.agents.model.test_scripted_run import history
+from tests.agents.model.toy_server import ToyResponder
 
 runner = CliRunner()
 

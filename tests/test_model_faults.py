@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
+from adrs.agents.usage import describe_faults
 from adrs.cli import app
-from adrs.agents.model.usage import describe_faults
 from adrs.graph.runner import run_status
+from adrs.workspace.repository import RunRepository
 from tests.agents.model.loopback import LoopbackServer
 from tests.agents.model.toy_server import ToyResponder
-from adrs.workspace.repository import RunRepository
 
 CONFIG = """[model]
 timeout_seconds = 1.0

@@ -10,10 +10,9 @@ import pytest
 from adrs.agents.model.config import ModelSettings, Price
 from adrs.graph.runner import create_run, execute
 from adrs.graph.settings import RunSettings
-from tests.agents.model.loopback import (LoopbackServer, Reply, completion, queue, rate_limited,
-                                         tool_call)
 from adrs.tools.problem import Problem
 from adrs.workspace.repository import RunRepository
+from tests.agents.model.loopback import LoopbackServer, Reply, completion, queue, rate_limited, tool_call
 
 KEY = "sk-loopback-test-0000"
 WIDTH5 = (1 / 3.5 + 1 / 22.625) / 2

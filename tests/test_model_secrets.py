@@ -10,9 +10,9 @@ import subprocess
 from typer.testing import CliRunner
 
 from adrs.cli import app
+from adrs.workspace.repository import RunRepository
 from tests.agents.model.loopback import LoopbackServer
 from tests.agents.model.toy_server import ToyResponder
-from adrs.workspace.repository import RunRepository
 
 KEY = "sk-planted-3f9c1d7e5b2a4680-do-not-leak"
 ENV_DUMP = """

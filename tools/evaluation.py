@@ -15,7 +15,7 @@ import shutil
 import stat
 import sys
 import tempfile
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
@@ -42,7 +42,7 @@ SIGNAL_HINTS = {
 }
 
 
-class EvaluationStatus(str, Enum):
+class EvaluationStatus(StrEnum):
     OK = "ok"
     INVALID = "invalid"
     TIMEOUT = "timeout"
@@ -65,7 +65,7 @@ class EvaluationResult(BaseModel):
     duration_seconds: float = Field(0.0, description="Wall time of the sandboxed run.")
 
     @model_validator(mode="after")
-    def _score_only_when_ok(self) -> "EvaluationResult":
+    def _score_only_when_ok(self) -> EvaluationResult:
         if self.status is not EvaluationStatus.OK and self.combined_score != 0.0:
             raise ValueError("combined_score must be 0.0 unless status is ok")
         if not math.isfinite(self.combined_score):

@@ -76,7 +76,7 @@ class Problem(BaseModel):
         return self.root / "evaluator.py"
 
     @classmethod
-    def load(cls, folder: str | Path) -> "Problem":
+    def load(cls, folder: str | Path) -> Problem:
         root = Path(folder).expanduser().resolve()
         if not root.is_dir():
             raise ProblemError(f"problem folder not found: {folder}")

@@ -19,9 +19,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Literal, Sequence
+from typing import IO, Literal
 
 from adrs.tools.isolation import CANDIDATE_PREFIX_ENV, Isolation, candidate_prefix, current, jail_argv
 

@@ -39,10 +39,10 @@ class ProgramDatabase:
             raise ValueError("program database has duplicate commit ids")
 
     @classmethod
-    def from_repository(cls, repo: RecordSource) -> "ProgramDatabase":
+    def from_repository(cls, repo: RecordSource) -> ProgramDatabase:
         return cls(tuple(sorted(repo.records(), key=_order)))
 
-    def with_record(self, record: ProgramRecord) -> "ProgramDatabase":
+    def with_record(self, record: ProgramRecord) -> ProgramDatabase:
         """A database with `record` added (the same record again changes nothing)."""
         for known in self.records:
             if known.id == record.id:

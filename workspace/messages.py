@@ -145,7 +145,7 @@ class CandidateMessage(BaseModel):
         return dict(sorted(value.items()))
 
     @model_validator(mode="after")
-    def _score_matches_status(self) -> "CandidateMessage":
+    def _score_matches_status(self) -> CandidateMessage:
         scored = self.status in SCORED_STATUSES
         if scored and self.score is None:
             raise ValueError(f"a {self.status} program needs a score")
@@ -184,7 +184,7 @@ class CandidateMessage(BaseModel):
         return "\n\n".join(paragraphs) + "\n"
 
     @classmethod
-    def from_text(cls, text: str) -> "CandidateMessage":
+    def from_text(cls, text: str) -> CandidateMessage:
         """Parse a message written by `to_text`; ValueError names what is malformed."""
         text = text.rstrip("\n")
         head, sep, trailer_block = text.rpartition("\n\n")

@@ -25,9 +25,10 @@ import re
 import tempfile
 import threading
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 import git
 from pydantic import ValidationError
@@ -52,11 +53,18 @@ class WorkspaceError(RuntimeError):
     """A run repository that cannot do what was asked; the message is one line."""
 
 
+def iteration_key(iteration: int) -> str:
+    """The name of an iteration: i0007. The one place that spells the key format."""
+    if iteration < 0:
+        raise WorkspaceError(f"iteration must be >= 0, got {iteration}")
+    return f"i{iteration:04d}"
+
+
 def program_key(iteration: int, slot: int = 0) -> str:
     """The ref name of a program: i0007-s1 for iteration 7, slot 1."""
-    if iteration < 0 or slot < 0:
-        raise WorkspaceError(f"iteration and slot must be >= 0, got {iteration}, {slot}")
-    return f"i{iteration:04d}-s{slot}"
+    if slot < 0:
+        raise WorkspaceError(f"slot must be >= 0, got {slot}")
+    return f"{iteration_key(iteration)}-s{slot}"
 
 
 @dataclass(frozen=True)
@@ -154,7 +162,7 @@ class RunRepository:
     # -- construction -------------------------------------------------------------------
 
     @classmethod
-    def create(cls, path: Path, problem_dir: Path, problem_name: str) -> "RunRepository":
+    def create(cls, path: Path, problem_dir: Path, problem_name: str) -> RunRepository:
         """A new run whose root commit is the problem folder as given; HEAD -> best -> root."""
         path, problem_dir = Path(path), Path(problem_dir)
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
@@ -183,7 +191,7 @@ class RunRepository:
         return run
 
     @classmethod
-    def open(cls, path: Path) -> "RunRepository":
+    def open(cls, path: Path) -> RunRepository:
         """An existing run; WorkspaceError if `path` is not the top of an adrs run repository."""
         path = Path(path)
         try:
@@ -206,7 +214,7 @@ class RunRepository:
         """End gitpython's helper processes."""
         self._repo.close()
 
-    def __enter__(self) -> "RunRepository":
+    def __enter__(self) -> RunRepository:
         return self
 
     def __exit__(self, *exc: object) -> None:

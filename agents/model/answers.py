@@ -150,9 +150,8 @@ def _close(prefix: str) -> str | None:
             in_string = True
         elif char in "{[":
             stack.append("}" if char == "{" else "]")
-        elif char in "}]":
-            if not stack or stack.pop() != char:
-                return None
+        elif char in "}]" and (not stack or stack.pop() != char):
+            return None
     if not stack and not in_string:
         return None  # nothing was open: cutting did not help
     text = prefix + ('"' if in_string else "")

@@ -11,8 +11,8 @@ from pydantic import BaseModel
 from adrs.agents.model.answers import AnswerError, answer_text, parse_structured, tool_spec
 from adrs.agents.model.calls import ModelCall
 from adrs.agents.model.gateway import ModelCallFailed, ModelGateway
-from adrs.agents.model.usage import UsageMeter
 from adrs.agents.prompts import render
+from adrs.agents.usage import UsageMeter
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")

@@ -16,9 +16,10 @@ from adrs.agents.model.answers import answer_text
 from adrs.agents.model.calls import ModelCall
 from adrs.agents.model.edits import EditError, apply_edit, parse_edit
 from adrs.agents.model.gateway import ModelCallFailed, ModelGateway
-from adrs.agents.model.usage import UsageMeter
 from adrs.agents.prompts import render
 from adrs.agents.roles import CodeRequest, CodeResult
+from adrs.agents.usage import UsageMeter
+from adrs.workspace.repository import program_key
 
 log = logging.getLogger("adrs.model")
 
@@ -42,7 +43,7 @@ class ModelCoder:
         except RegionError as exc:
             return CodeResult(None, error=f"the program to edit: {exc}")
         history = self.messages(request)
-        scope = f"i{request.iteration:04d}-s{request.slot} code r{request.revision}"
+        scope = f"{program_key(request.iteration, request.slot)} code r{request.revision}"
         error = ""
         for _ in range(self._options.max_edit_retries + 1):
             try:

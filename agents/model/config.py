@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from adrs.agents.model.usage import ROLES
+from adrs.agents.usage import ROLES
 
 
 class Price(BaseModel):

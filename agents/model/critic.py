@@ -12,10 +12,11 @@ from adrs.agents.model import views
 from adrs.agents.model.asking import ask_structured
 from adrs.agents.model.gateway import ModelCallFailed, ModelGateway
 from adrs.agents.model.schemas import Review
-from adrs.agents.model.usage import UsageMeter
 from adrs.agents.prompts import render
 from adrs.agents.roles import ReviewRequest
 from adrs.agents.schemas import Verdict
+from adrs.agents.usage import UsageMeter
+from adrs.workspace.repository import program_key
 
 log = logging.getLogger("adrs.model")
 TOOL = "submit_verdict"
@@ -41,7 +42,7 @@ class ModelCritic:
             return Verdict(decision=findings[0].severity,
                            reasons=tuple(finding.reason for finding in findings))
         meter = request.meter or UsageMeter()
-        scope = f"i{request.iteration:04d}-s{request.slot} review r{request.revision}"
+        scope = f"{program_key(request.iteration, request.slot)} review r{request.revision}"
         try:
             review = ask_structured(self._gateway, role="critic", scope=scope,
                                     messages=self.messages(request), schema=Review, tool=TOOL,

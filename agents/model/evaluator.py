@@ -18,13 +18,14 @@ from adrs.agents.model.answers import AnswerError, close_json, parse_structured,
 from adrs.agents.model.calls import ModelCall
 from adrs.agents.model.gateway import ModelCallFailed, ModelGateway
 from adrs.agents.model.schemas import CompareWithParent, EvaluateAll, EvaluateWorkloads, FindingsReport
-from adrs.agents.model.usage import UsageMeter
 from adrs.agents.offline.evaluator import compare_with_parent
 from adrs.agents.prompts import render
-from adrs.agents.roles import AssessRequest, Assessment
+from adrs.agents.roles import Assessment, AssessRequest
 from adrs.agents.schemas import Findings
+from adrs.agents.usage import UsageMeter
 from adrs.tools.evaluation import EvaluationResult, EvaluationTool
 from adrs.workspace.database import ProgramRecord
+from adrs.workspace.repository import program_key
 
 log = logging.getLogger("adrs.model")
 FINDINGS_TOOL = "write_findings"
@@ -62,9 +63,9 @@ class ModelEvaluator:
         return Assessment(result=result, findings=_findings(report, result, request.parent),
                           note=views.clip(report.note, 2000))
 
-    def _converse(self, request: AssessRequest, bench: "Bench",
+    def _converse(self, request: AssessRequest, bench: Bench,
                   meter: UsageMeter) -> FindingsReport | None:
-        scope = f"i{request.iteration:04d}-s{request.slot} assess"
+        scope = f"{program_key(request.iteration, request.slot)} assess"
         history = self.messages(request)
         malformed = 0
         rounds = self._options.max_tool_calls + self._options.max_repairs + 2
@@ -95,7 +96,7 @@ class ModelEvaluator:
                                                    tool=FINDINGS_TOOL)))
         return None
 
-    def _handle(self, answer: AIMessage, bench: "Bench",
+    def _handle(self, answer: AIMessage, bench: Bench,
                 meter: UsageMeter) -> tuple[list[ToolMessage], FindingsReport | None, str]:
         """Run the tools the answer calls: (tool replies, findings if written, a problem)."""
         replies: list[ToolMessage] = []

@@ -24,7 +24,7 @@ from adrs.agents.model.calls import ModelCall, request_key, request_payload
 from adrs.agents.model.config import Price
 from adrs.agents.model.errors import ModelCallFailed, ModelSetupError
 from adrs.agents.model.recording import Recording, RecordingStore, redact
-from adrs.agents.model.usage import UsageMeter, dollars_for
+from adrs.agents.usage import UsageMeter, dollars_for
 
 __all__ = ["ChatTransport", "ModelCallFailed", "ModelGateway", "ModelSetupError", "RetryPolicy",
            "Transport", "classify"]

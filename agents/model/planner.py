@@ -12,11 +12,12 @@ from adrs.agents.model.answers import AnswerError
 from adrs.agents.model.asking import ask_structured
 from adrs.agents.model.gateway import ModelCallFailed, ModelGateway
 from adrs.agents.model.schemas import PlanBatch
-from adrs.agents.model.usage import UsageMeter
 from adrs.agents.prompts import render
 from adrs.agents.roles import PlanRequest, derive_rng
 from adrs.agents.schemas import Plan
+from adrs.agents.usage import UsageMeter
 from adrs.workspace.database import ProgramDatabase, ProgramRecord
+from adrs.workspace.repository import iteration_key
 
 log = logging.getLogger("adrs.model")
 TOOL = "submit_plans"
@@ -48,7 +49,7 @@ class ModelPlanner:
         choices = self.parent_choices(database, suggested)
         try:
             return ask_structured(
-                self._gateway, role="planner", scope=f"i{request.iteration:04d} plan",
+                self._gateway, role="planner", scope=f"{iteration_key(request.iteration)} plan",
                 messages=self.messages(request, suggested, choices), schema=PlanBatch,
                 tool=TOOL, meter=meter, max_repairs=self._options.max_repairs,
                 check=lambda batch: _plans(batch, choices, request.count))

@@ -54,7 +54,7 @@ class RecordingStore:
         self.directory = Path(directory)
 
     @classmethod
-    def of_run(cls, run_root: Path) -> "RecordingStore":
+    def of_run(cls, run_root: Path) -> RecordingStore:
         return cls(Path(run_root) / RECORDINGS_DIR)
 
     def path(self, key: str) -> Path:

@@ -16,8 +16,8 @@ from adrs.agents.model.evaluator import EvaluatorOptions, ModelEvaluator
 from adrs.agents.model.gateway import ChatTransport, ModelGateway, ModelSetupError, RetryPolicy
 from adrs.agents.model.planner import ModelPlanner, PlannerOptions
 from adrs.agents.model.recording import RecordingStore
-from adrs.agents.model.usage import ROLES
 from adrs.agents.roles import Team
+from adrs.agents.usage import ROLES
 
 
 def model_team(settings: ModelSettings, *, run_root: Path | None = None,

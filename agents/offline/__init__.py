@@ -7,8 +7,8 @@ from adrs.agents.offline.planner import OfflinePlanner, OfflinePlannerConfig
 from adrs.agents.roles import Team
 
 
-def offline_team(config: OfflinePlannerConfig = OfflinePlannerConfig()) -> Team:
-    return Team(planner=OfflinePlanner(config), coder=OfflineCoder(),
+def offline_team(config: OfflinePlannerConfig | None = None) -> Team:
+    return Team(planner=OfflinePlanner(config or OfflinePlannerConfig()), coder=OfflineCoder(),
                 critic=OfflineCritic(), evaluator=OfflineEvaluator())
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adrs.agents.roles import AssessRequest, Assessment
+from adrs.agents.roles import Assessment, AssessRequest
 from adrs.agents.schemas import Findings
 from adrs.tools.evaluation import EvaluationResult
 from adrs.workspace.database import ProgramRecord
@@ -30,7 +30,7 @@ def compare_with_parent(result: EvaluationResult, parent: ProgramRecord) -> Find
     shared = sorted(set(before) & set(result.per_workload))
     if not shared:
         return Findings(summary=summary)
-    moves = sorted(((result.per_workload[name] - before[name], name) for name in shared))
+    moves = sorted((result.per_workload[name] - before[name], name) for name in shared)
     gains = [(d, n) for d, n in reversed(moves) if d > 0]
     losses = [(d, n) for d, n in moves if d < 0]
     lines = [f"{len(gains)} of {len(shared)} workloads improved, {len(losses)} got worse."]

@@ -55,7 +55,7 @@ class OfflinePlanner:
         return plans
 
     def _plan_one(self, request: PlanRequest, slot: int, rng: random.Random,
-                  sources: "_SourceReader", stats: dict[tuple[int, int], NudgeStats],
+                  sources: _SourceReader, stats: dict[tuple[int, int], NudgeStats],
                   taken: list[Plan]) -> Plan:
         database = request.database
         plan: Plan | None = None
@@ -74,7 +74,7 @@ class OfflinePlanner:
         return plan  # a repeat within the batch; the critic will send it back for revision
 
     def _nudge(self, database: ProgramDatabase, parent: ProgramRecord, rng: random.Random,
-               sources: "_SourceReader", stats: dict[tuple[int, int], NudgeStats]) -> Plan | None:
+               sources: _SourceReader, stats: dict[tuple[int, int], NudgeStats]) -> Plan | None:
         literals = numeric_literals(split_program(sources(parent.id)).region)
         if not literals:
             return None
@@ -111,7 +111,7 @@ class OfflinePlanner:
         )
 
     def _crossover(self, database: ProgramDatabase, parent: ProgramRecord, rng: random.Random,
-                   sources: "_SourceReader") -> Plan | None:
+                   sources: _SourceReader) -> Plan | None:
         mine = split_program(sources(parent.id)).region
         shape = skeleton(mine)
         mates = [r for r in database.top(6) if r.id != parent.id
@@ -168,7 +168,7 @@ def _can_move(literal: Literal, direction: int) -> bool:
     return not (literal.is_int and direction < 0 and literal.value <= 1)
 
 
-def nudge_history(database: ProgramDatabase, sources: "_SourceReader") -> dict[tuple[int, int], NudgeStats]:
+def nudge_history(database: ProgramDatabase, sources: _SourceReader) -> dict[tuple[int, int], NudgeStats]:
     """Score change of every earlier single-constant change, grouped by (literal, direction)."""
     deltas: dict[tuple[int, int], list[tuple[float, str]]] = {}
     for record in database.records:

@@ -28,12 +28,12 @@ import pytest
 from adrs.agents.checks import static_review
 from adrs.graph.runner import create_run, execute
 from adrs.graph.settings import RunSettings
-from tests.adversarial.candidates import BLOCKED, CASES, CONTAINED, TRIVIAL, Case, Fail
 from adrs.tools.evaluation import EvaluationResult, EvaluationTool
 from adrs.tools.isolation import Isolation, current
 from adrs.tools.problem import Problem
 from adrs.tools.sandbox import SandboxLimits
 from adrs.workspace.repository import RunRepository
+from tests.adversarial.candidates import BLOCKED, CASES, CONTAINED, TRIVIAL, Case, Fail
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = REPO_ROOT / "problems" / "txn_scheduling"

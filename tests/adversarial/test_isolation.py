@@ -12,8 +12,14 @@ from pathlib import Path
 import pytest
 
 from adrs.tools import isolation
-from adrs.tools.isolation import (CANDIDATE_PREFIX_ENV, Isolation, IsolationError, IsolationWarning,
-                             candidate_prefix, jail_argv)
+from adrs.tools.isolation import (
+    CANDIDATE_PREFIX_ENV,
+    Isolation,
+    IsolationError,
+    IsolationWarning,
+    candidate_prefix,
+    jail_argv,
+)
 from adrs.tools.sandbox import SandboxLimits, run_sandboxed
 
 FAST = SandboxLimits(timeout_seconds=10, memory_mb=512)

@@ -1,7 +1,13 @@
 import pytest
 
-from adrs.agents.evolve_block import (RegionError, fingerprint, numeric_literals, replace_literals,
-                                 skeleton, split_program)
+from adrs.agents.evolve_block import (
+    RegionError,
+    fingerprint,
+    numeric_literals,
+    replace_literals,
+    skeleton,
+    split_program,
+)
 
 PROGRAM = '''import random
 

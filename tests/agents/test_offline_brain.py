@@ -7,10 +7,10 @@ from adrs.agents.offline.coder import OfflineCoder
 from adrs.agents.offline.planner import OfflinePlanner, nudged_text
 from adrs.agents.roles import CodeRequest, PlanRequest
 from adrs.agents.schemas import LiteralEdit, Plan
-from tests.conftest import start_run
 from adrs.tools.problem import Problem
 from adrs.workspace.database import ProgramDatabase
 from adrs.workspace.repository import RunRepository
+from tests.conftest import start_run
 
 
 def literal(text: str) -> Literal:

@@ -6,11 +6,12 @@ import subprocess
 
 import pytest
 
-from adrs.graph.runner import RunError, create_run, execute, locked, open_run
+from adrs.graph.rundir import RunError, open_run
+from adrs.graph.runner import create_run, execute
 from adrs.graph.settings import RunSettings
-from tests.conftest import start_run
 from adrs.tools.problem import Problem
 from adrs.workspace.repository import RunRepository
+from tests.conftest import start_run
 
 
 def history(run_dir):
@@ -91,10 +92,9 @@ def test_a_run_stopped_midway_resumes_without_loss_or_duplicates(toy_dir, tmp_pa
 def test_a_second_process_on_one_run_is_refused(toy_dir, tmp_path):
     run_dir = tmp_path / "run"
     create_run(Problem.load(toy_dir), RunSettings.build(problem="toy", iterations=1), run_dir)
-    paths, *_ = open_run(run_dir)
-    with locked(paths):
-        with pytest.raises(RunError, match="in use by another adrs process"):
-            execute(run_dir)
+    with open_run(run_dir) as run, run.locked(), \
+            pytest.raises(RunError, match="in use by another adrs process"):
+        execute(run_dir)
 
 
 def test_creating_over_an_existing_run_is_refused(toy_dir, tmp_path):

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from adrs.tools.evaluation import (NOTES_KEY, EvaluationResult, EvaluationStatus, EvaluationTool,
-                              parse_value)
+from adrs.tools.evaluation import NOTES_KEY, EvaluationResult, EvaluationStatus, EvaluationTool, parse_value
 from adrs.tools.problem import Problem
 from adrs.tools.sandbox import SandboxLimits
 

@@ -11,12 +11,12 @@ from adrs.agents.schemas import Plan
 from adrs.graph.nodes import research_notes
 from adrs.graph.runner import create_run
 from adrs.graph.settings import RunSettings
-from tests.conftest import FIXTURES
 from adrs.tools.evaluation import EvaluationTool
 from adrs.tools.problem import Problem
 from adrs.workspace.database import ProgramDatabase
 from adrs.workspace.messages import CandidateMessage
 from adrs.workspace.repository import RunRepository
+from tests.conftest import FIXTURES
 
 WIDTH5 = (1 / 3.5 + 1 / 22.625) / 2
 

@@ -11,10 +11,10 @@ from adrs.agents.model.config import ModelSettings
 from adrs.agents.model.team import model_team
 from adrs.graph.runner import create_run, execute
 from adrs.graph.settings import RunSettings, replay_settings
-from tests.agents.model.fakes import call, edit, plan, scripted, text
-from tests.agents.model.test_scripted_run import history
 from adrs.tools.problem import Problem
 from adrs.workspace.repository import RunRepository, WorkspaceError
+from tests.agents.model.fakes import call, edit, plan, scripted, text
+from tests.agents.model.test_scripted_run import history
 
 
 def server_down(_messages):

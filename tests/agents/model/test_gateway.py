@@ -10,11 +10,10 @@ from langchain_core.messages import AIMessage, HumanMessage
 from adrs.agents.model.answers import AnswerError, close_json, parse_structured
 from adrs.agents.model.calls import ModelCall
 from adrs.agents.model.config import Price
-from adrs.agents.model.gateway import (ModelCallFailed, ModelGateway, ModelSetupError, RetryPolicy,
-                                  classify)
+from adrs.agents.model.gateway import ModelCallFailed, ModelGateway, ModelSetupError, RetryPolicy, classify
 from adrs.agents.model.recording import RecordingStore
 from adrs.agents.model.schemas import Review
-from adrs.agents.model.usage import UsageMeter, add_usage, describe_faults, describe_usage
+from adrs.agents.usage import UsageMeter, add_usage, describe_faults, describe_usage
 from tests.agents.model.fakes import broken_call, call, text
 
 

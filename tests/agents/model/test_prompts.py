@@ -13,8 +13,13 @@ from adrs.agents.model.gateway import ChatTransport, ModelGateway
 from adrs.agents.model.planner import ModelPlanner
 from adrs.agents.prompts import render, sections
 from tests.agents.model.fakes import call, edit, plan, scripted
-from tests.agents.model.prompt_state import (assess_request, code_request, fixed_run,
-                                             plan_request, review_request)
+from tests.agents.model.prompt_state import (
+    assess_request,
+    code_request,
+    fixed_run,
+    plan_request,
+    review_request,
+)
 
 README = """# Problem
 # Toy problem (tests only)

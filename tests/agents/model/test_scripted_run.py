@@ -20,10 +20,10 @@ from adrs.agents.model.config import ModelSettings, Price
 from adrs.agents.model.team import model_team
 from adrs.graph.runner import create_run, execute
 from adrs.graph.settings import RunSettings, replay_settings
-from tests.agents.model.fakes import broken_call, call, edit, plan, scripted, text
-from tests.conftest import FIXTURES
 from adrs.tools.problem import Problem
 from adrs.workspace.repository import RunRepository
+from tests.agents.model.fakes import broken_call, call, edit, plan, scripted, text
+from tests.conftest import FIXTURES
 
 BASELINE = (0.08 + 1 / 55.625) / 2  # WIDTH 2, RATE 1.0
 WIDTH5 = (1 / 3.5 + 1 / 22.625) / 2  # WIDTH 5, RATE 1.0

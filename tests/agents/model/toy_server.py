@@ -24,8 +24,7 @@ import threading
 from collections import Counter
 from typing import Any
 
-from tests.agents.model.loopback import (Reply, completion, rate_limited, server_error,
-                                         tool_call)
+from tests.agents.model.loopback import Reply, completion, rate_limited, server_error, tool_call
 
 FAULTS = ("429", "500", "timeout", "truncated", "nonsense")
 

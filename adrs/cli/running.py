@@ -1,52 +1,23 @@
-"""The `adrs` command line: a thin layer over graph/ (runs) and workspace/ (history)."""
+"""`adrs run` and `adrs resume`: start or continue a run, printing each candidate as it lands."""
 
 from __future__ import annotations
 
 import time
-from importlib import resources
-import warnings
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.syntax import Syntax
 from rich.table import Table
 
-from adrs.agents.model.usage import add_usage, describe_faults, describe_usage, total_dollars, total_tokens
-from adrs.graph.runner import (RunError, build_team, create_run, execute, open_run, replay_source,
-                          run_status)
-from adrs.graph.settings import ModelFlags, RunSettings, SettingsError, run_settings
-from adrs.tools.isolation import IsolationError, IsolationWarning
-from adrs.tools.problem import Problem, ProblemError, find_problem
-from adrs.workspace.database import ProgramDatabase
-from adrs.workspace.repository import RunRepository, WorkspaceError
-
-app = typer.Typer(help="adrs: a team of agents that evolves better systems algorithms.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-console = Console()
-BUILTIN_PROBLEMS = Path(str(resources.files("adrs.problems")))
-EXPECTED = (ProblemError, SettingsError, RunError, WorkspaceError, IsolationError)
-
-
-def _warn_one_line(message, category, filename, lineno, file=None, line=None) -> None:
-    """Warnings (e.g. a missing sandbox) as one plain line instead of Python's file:line form."""
-    console.print(f"[bold yellow]warning:[/] {escape(str(message))}")
-
-
-warnings.showwarning = _warn_one_line
-
-
-def problem_roots() -> list[Path]:
-    return [Path.cwd() / "problems", BUILTIN_PROBLEMS]
-
-
-def fail(message: str) -> None:
-    console.print(f"[bold red]error:[/] {escape(message)}")
-    raise typer.Exit(2)
-
+from adrs.cli.common import EXPECTED, app, console, fail, short_verdict, status_text
+from adrs.cli.options import ModelFlags, run_settings
+from adrs.graph.catalogue import load_problem
+from adrs.graph.rundir import open_run
+from adrs.graph.runner import build_team, create_run, execute, replay_source, run_status
+from adrs.graph.settings import ROLES, RunSettings, SettingsError
+from adrs.graph.spend import add_usage, describe_faults, describe_usage, total_dollars, total_tokens
 
 MODEL_PANEL = "Model brain (any OpenAI-compatible server; see docs/models.md)"
 
@@ -98,7 +69,7 @@ def run(
         elif problem is None:
             raise SettingsError("name a problem (see `adrs problems`), or --replay a run")
         else:
-            spec = find_problem(problem, problem_roots())
+            spec = load_problem(problem)
             settings = run_settings(spec.name, default_iterations=spec.spec.budget.iterations,
                                     values=values, flags=flags, config=config)
         target = run_dir or Path("runs") / f"{spec.name}-{datetime.now():%Y%m%d-%H%M%S}"
@@ -120,90 +91,18 @@ def run(
 def resume(run_dir: Annotated[Path, typer.Argument(help="The run directory.")]) -> None:
     """Continue a run that was stopped, from its last checkpoint."""
     try:
-        _, settings, _, _ = open_run(run_dir)
+        with open_run(run_dir) as opened:
+            settings = opened.settings
         _drive(run_dir, settings)
     except EXPECTED as exc:
         fail(str(exc))
-
-
-@app.command("log")
-def log_command(run_dir: Annotated[Path, typer.Argument(help="The run directory.")]) -> None:
-    """Every candidate: score, parent, verdict, rationale."""
-    database = _database(run_dir)
-    table = Table(title=f"{run_dir}", show_lines=False)
-    for column in ("key", "commit", "parent", "status", "score", "summary", "critic"):
-        table.add_column(column, overflow="fold")
-    by_id = {record.id: record for record in database.records}
-    best = database.best.id
-    for record in database.records:
-        parent = by_id.get(record.parent_id or "")
-        score = "" if record.score is None else f"{record.score:.4f}"
-        star = " *" if record.id == best else ""
-        table.add_row(record.key, record.id[:8], parent.key if parent else "-",
-                      _status_text(record.status), score + star, escape(record.summary),
-                      escape(short_verdict(record.message.verdict)))
-    console.print(table)
-
-
-@app.command()
-def show(run_dir: Annotated[Path, typer.Argument(help="The run directory.")],
-         rev: Annotated[str, typer.Argument(help="Commit, key (i0007-s0), iteration, best or baseline.")] = "best") -> None:
-    """One candidate: rationale, verdict, findings, metrics and its diff against its parent."""
-    repo = _repository(run_dir)
-    try:
-        commit_id = repo.resolve(rev)
-    except WorkspaceError as exc:
-        fail(str(exc))
-    record = {r.id: r for r in repo.records()}.get(commit_id)
-    if record is None:
-        fail(f"{rev} is not a program of this run")
-    message = record.message
-    console.rule(f"{record.key}  {commit_id[:10]}  {_status_text(record.status)}")
-    console.print(f"[bold]{escape(message.summary)}[/]")
-    for title, text in (("Hypothesis", message.hypothesis), ("Critic", message.verdict),
-                        ("Findings", message.findings), ("Feedback", message.feedback)):
-        if text:
-            console.print(f"\n[bold]{title}[/]\n{escape(text)}")
-    figures = Table("metric", "value", title="Figures")
-    if message.score is not None:
-        figures.add_row("combined_score", f"{message.score:.6g}")
-    for name, value in sorted(message.metrics.items()):
-        figures.add_row(name, f"{value:.6g}")
-    console.print(figures)
-    diff = repo.diff_to_parent(commit_id)
-    console.print(Syntax(diff, "diff", theme="ansi_dark") if diff else "(no change to program.py)")
-
-
-@app.command()
-def best(run_dir: Annotated[Path, typer.Argument(help="The run directory.")]) -> None:
-    """Print the best program found so far (pipe it to a file)."""
-    repo = _repository(run_dir)
-    record = ProgramDatabase.from_repository(repo).best
-    typer.echo(repo.program_source(record.id), nl=False)
-    Console(stderr=True).print(f"[dim]{record.key} {record.id[:10]} score {record.score:.4f}[/]")
-
-
-@app.command()
-def problems() -> None:
-    """The problems adrs knows, one line each."""
-    seen: set[str] = set()
-    for root in problem_roots():
-        for folder in sorted(root.iterdir()) if root.is_dir() else []:
-            if folder.name in seen or not (folder / "problem.toml").is_file():
-                continue
-            seen.add(folder.name)
-            try:
-                line = Problem.load(folder).spec.summary
-            except ProblemError as exc:
-                line = f"(broken) {exc}"
-            typer.echo(f"{folder.name:<18} {line}")
 
 
 def _role_models(settings: RunSettings) -> str:
     model = settings.model
     if model is None:
         return "offline"
-    names = {role: model.model_for(role) for role in ("planner", "coder", "critic", "evaluator")}
+    names = {role: model.model_for(role) for role in ROLES}
     if len(set(names.values())) == 1:
         return next(iter(names.values()))
     return ", ".join(f"{role} {name}" for role, name in names.items())
@@ -220,7 +119,7 @@ def _drive(run_dir: Path, settings: RunSettings) -> None:
             return
         for line in update.get("recent", []):
             score = "     —" if line["score"] is None else f"{line['score']:.4f}"
-            console.print(f"  [dim]{line['key']}[/] {score}  {_status_text(line['status'])}  "
+            console.print(f"  [dim]{line['key']}[/] {score}  {status_text(line['status'])}  "
                           f"{escape(line['summary'][:60])}  "
                           f"[dim]{escape(short_verdict(line['verdict'] or ''))}[/]")
         if not update.get("recent"):
@@ -261,36 +160,3 @@ def report_table(report: dict[str, Any]) -> Table:
             change = f"{(t - b) / abs(b):+.1%}" if b else ""
             table.add_row(split, name, f"{b:.4g}", f"{t:.4g}", change)
     return table
-
-
-def short_verdict(verdict: str) -> str:
-    """'approve' (with its revisions) or the decision and its first reason."""
-    lines = verdict.splitlines()
-    if not lines:
-        return ""
-    decision, _, reasons = lines[0].partition(": ")
-    revised = next((line.strip("()") for line in lines[1:] if "revision" in line), "")
-    if decision == "approve":
-        return f"approve, {revised}" if revised else "approve"
-    return f"{decision}: {reasons.split('; ')[0]}"
-
-
-def _repository(run_dir: Path) -> RunRepository:
-    try:
-        return RunRepository.open(run_dir)
-    except WorkspaceError as exc:
-        fail(str(exc))
-        raise  # unreachable: fail exits
-
-
-def _database(run_dir: Path) -> ProgramDatabase:
-    return ProgramDatabase.from_repository(_repository(run_dir))
-
-
-def _status_text(status: str) -> str:
-    colour = {"evaluated": "green", "baseline": "blue", "rejected": "yellow", "failed": "red"}
-    return f"[{colour.get(status, 'white')}]{status}[/]"
-
-
-if __name__ == "__main__":
-    app()

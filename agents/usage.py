@@ -9,7 +9,7 @@ Totals are plain dicts of numbers so the graph state (and its checkpoints) can h
 from __future__ import annotations
 
 import threading
-from typing import Mapping
+from collections.abc import Mapping
 
 ROLES: tuple[str, ...] = ("planner", "coder", "critic", "evaluator")
 USAGE_FIELDS: tuple[str, ...] = ("calls", "input_tokens", "output_tokens", "dollars")
