@@ -20,8 +20,11 @@ $(VENV)/.test-deps: $(BIN)/adrs
 run: $(BIN)/adrs
 	$(BIN)/adrs run txn_scheduling --iterations $(ITERATIONS) --seed $(SEED) --width 2
 
+# Lint, the whole test suite, then the wheel as a new user installs it (with the import contracts).
 test: $(VENV)/.test-deps
+	$(BIN)/ruff check .
 	$(BIN)/pytest -q
+	PYTHON=$(PYTHON) .ci/check-wheel
 
 bench: $(BIN)/adrs
 	$(BIN)/python bench/bench_evaluators.py
