@@ -22,7 +22,6 @@ from collections import defaultdict
 from pathlib import Path
 
 PROBLEMS = Path(__file__).resolve().parents[1] / "problems"
-sys.path.insert(0, str(PROBLEMS / "cloudcast"))
 spec = importlib.util.spec_from_file_location("cloudcast_evaluator",
                                               PROBLEMS / "cloudcast" / "evaluator.py")
 ev = importlib.util.module_from_spec(spec)

@@ -23,9 +23,6 @@ PROBLEMS = Path(__file__).resolve().parents[1] / "problems"
 
 def load(problem: str, module: str):
     """A module of a problem folder (the folders stand alone and are not packages)."""
-    folder = str(PROBLEMS / problem)
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
     spec = importlib.util.spec_from_file_location(f"{problem}_{module}",
                                                   PROBLEMS / problem / f"{module}.py")
     mod = importlib.util.module_from_spec(spec)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+import importlib.util
 import json
 import math
 import os
@@ -26,17 +27,29 @@ import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 PROBLEM_DIR = Path(__file__).resolve().parent
-sys.path.insert(0, str(PROBLEM_DIR))  # the sibling region_grid.py, also when loaded by path
-import region_grid  # noqa: E402
-
 ENTRY_POINT = "plan_broadcast"
 BITS_PER_BYTE = 8.0
 SECONDS_PER_HOUR = 3600.0
 STDERR_TAIL_CHARS = 2000
-DATA_ENV = "ADRS_DATA_DIR"  # a folder with a real grid (Skyplane's cost.csv and throughput.csv)
+
+
+def _load_sibling(module: str) -> ModuleType:
+    """A sibling module, loaded by path: the folder works wherever it is copied, and problems
+    loaded side by side in one process each keep their own copy."""
+    name = f"{__name__}.{module}"
+    spec = importlib.util.spec_from_file_location(name, PROBLEM_DIR / f"{module}.py")
+    assert spec is not None and spec.loader is not None
+    loaded = importlib.util.module_from_spec(spec)
+    sys.modules[name] = loaded  # dataclasses look their module up by name
+    spec.loader.exec_module(loaded)
+    return loaded
+
+
+region_grid = _load_sibling("region_grid")  # the synthetic grid and Skyplane's CSV layout
 
 # ---------------------------------------------------------------------------------------------
 # Workloads: a source, destinations and a dataset, on the synthetic grid (region_grid.py) or on
@@ -108,24 +121,32 @@ def make_workload(family_name: str, seed: int,
 
 
 def make_workloads(seeds: list[int], grid: dict[str, Any] | None = None) -> list[Workload]:
-    made = (make_workload(family, seed, grid) for seed in seeds for family in FAMILIES)
+    made = [make_workload(family, seed, grid) for seed in seeds for family in FAMILIES]
+    if grid is not None and not any(made):
+        raise region_grid.GridError(f"{data_source()}: no workload fits this grid (each needs a "
+                                    "source and enough reachable destinations)")
     return [w for w in made if w is not None]
 
 
-def data_grid() -> tuple[dict[str, Any] | None, str]:
-    """The real grid of $ADRS_DATA_DIR (None when unset) and which data the figures come from.
-    An unusable grid raises region_grid.GridError, whose one-line message names the file."""
-    root = os.environ.get(DATA_ENV)
+def data_grid() -> dict[str, Any] | None:
+    """The real grid of $ADRS_DATA_DIR, or None for the synthetic grids. An unusable grid raises
+    region_grid.GridError, whose one-line message names the file."""
+    root = region_grid.data_dir()
+    return _read_grid(root)[0] if root else None
+
+
+def data_source() -> str:
+    """Which data the figures come from, for reports."""
+    root = region_grid.data_dir()
     if not root:
-        return None, ("synthetic: 30 regions with the price rules and throughput structure of "
-                      "the public Skyplane grid (region_grid.py)")
-    return _read_grid(root)
+        return ("synthetic: 30 regions with the price rules and throughput structure of the "
+                "public Skyplane grid (region_grid.py)")
+    return f"{region_grid.DATA_ENV}={_read_grid(root)[1]}"
 
 
 @functools.cache
-def _read_grid(root: str) -> tuple[dict[str, Any], str]:
-    network, description = region_grid.read_grid(Path(root))
-    return network, f"{DATA_ENV}={description}"
+def _read_grid(root: Path) -> tuple[dict[str, Any], str]:
+    return region_grid.read_grid(root)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -458,37 +479,29 @@ def load_config() -> dict[str, Any]:
 
 
 def evaluate(program_path: str, workloads: list[str] | None = None) -> dict[str, Any]:
-    chosen, timeout, source = _split("train")
+    config = load_config()
+    chosen = make_workloads(list(config["workloads"]["train_seeds"]), data_grid())
     if workloads is not None:
         by_name = {w.name: w for w in chosen}
         unknown = [name for name in workloads if name not in by_name]
         if unknown or not workloads:
             return _failed(f"unknown workloads {unknown}; valid names: {', '.join(by_name)}")
         chosen = [by_name[name] for name in workloads]
-    return score_program(program_path, chosen, timeout, source)
+    return score_program(program_path, chosen, float(config["candidate"]["timeout_seconds"]))
 
 
 def evaluate_heldout(program_path: str) -> dict[str, Any]:
-    return score_program(program_path, *_split("heldout"))
-
-
-def _split(split: str) -> tuple[list[Workload], float, str]:
-    """The workloads of a split (on a real grid: other sources and destinations on the same
-    grid), the candidate's time budget, and which data the figures come from."""
+    """The held-out seeds: other throughputs, sources and destinations (on a real grid, other
+    sources and destinations on the same grid)."""
     config = load_config()
-    seeds = list(config["workloads"][f"{split}_seeds"])
-    grid, source = data_grid()
-    return (make_workloads(seeds, grid), float(config["candidate"]["timeout_seconds"]),
-            f"{source}; {split} seeds {seeds[0]}-{seeds[-1]}")
+    chosen = make_workloads(list(config["workloads"]["heldout_seeds"]), data_grid())
+    return score_program(program_path, chosen, float(config["candidate"]["timeout_seconds"]))
 
 
-def score_program(program_path: str, workloads: list[Workload], timeout_seconds: float,
-                  data_source: str = "synthetic") -> dict[str, Any]:
+def score_program(program_path: str, workloads: list[Workload],
+                  timeout_seconds: float) -> dict[str, Any]:
     """Run the candidate on the workloads, validate its plans and score them: per workload the
     ratio lower bound / cost (1.0 would be optimal); combined_score is their mean."""
-    if not workloads:
-        raise region_grid.GridError(f"{data_source}: no workload fits this grid (each needs a "
-                                    "source and enough reachable destinations)")
     started = time.perf_counter()
     try:
         answers = solve_all(program_path, workloads, timeout_seconds)
@@ -513,7 +526,7 @@ def score_program(program_path: str, workloads: list[Workload], timeout_seconds:
         "cost_vs_baseline": sum(costs[k].total_usd / baseline[k].total_usd for k in costs) / n,
         "per_workload": per_workload,
         "artifacts": {"worst_workloads": _worst_text(per_workload, costs, baseline),
-                      "data_source": data_source},
+                      "data_source": data_source()},
         "timings": {"candidate_seconds": candidate_seconds,
                     "evaluation_seconds": time.perf_counter() - started},
     }

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import random
 from pathlib import Path
 from typing import Any
 
+DATA_ENV = "ADRS_DATA_DIR"  # a folder holding a real grid to use instead of the synthetic one
 # Per-VM network caps in Gbps (the public Cloudcast evaluator's) and an on-demand price for one
 # large VM per region (m5.8xlarge, n2-standard-32, D32 v5 class).
 VM_EGRESS_GBPS = {"aws": 5.0, "gcp": 7.0, "azure": 16.0}
@@ -104,6 +106,12 @@ def _gbps(a: dict, b: dict, rng: random.Random) -> float:
 
 class GridError(ValueError):
     """A grid file that cannot be used; the message is one line naming it."""
+
+
+def data_dir() -> Path | None:
+    """The folder of a real grid named by $ADRS_DATA_DIR, or None for the synthetic grid."""
+    root = os.environ.get(DATA_ENV)
+    return Path(root) if root else None
 
 
 # Continents of real region names: AWS-style prefixes first, then words of GCP and Azure names.

@@ -7,6 +7,7 @@ recomputed here from the decisions.
 """
 
 import functools
+import importlib.util
 import json
 import os
 import random
@@ -18,14 +19,27 @@ import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Callable
 
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))  # the sibling spot_traces.py, also when this file is loaded by path
-import spot_traces  # noqa: E402
 
+
+def _load_sibling(module: str) -> ModuleType:
+    """A sibling module, loaded by path: the folder works wherever it is copied, and problems
+    loaded side by side in one process each keep their own copy."""
+    name = f"{__name__}.{module}"
+    spec = importlib.util.spec_from_file_location(name, HERE / f"{module}.py")
+    assert spec is not None and spec.loader is not None
+    loaded = importlib.util.module_from_spec(spec)
+    sys.modules[name] = loaded  # dataclasses look their module up by name
+    spec.loader.exec_module(loaded)
+    return loaded
+
+
+spot_traces = _load_sibling("spot_traces")  # the trace laws and the public trace format
 TICK_S = spot_traces.TICK_S  # 10 minutes; all times are integer seconds so replays are exact
 WORK_S = 48 * 3600
 DEADLINE_S = 52 * 3600  # the paper's setting: 48 h job, 52 h deadline, 0.2 h restart overhead
@@ -53,7 +67,6 @@ SCENARIOS = {
                          ["2b-k80", "2a-k80", "2b-v100", "2b-k80"]],
 }
 MAX_REGIONS = 10  # the decision protocol writes a region as one digit
-DATA_ENV = "ADRS_DATA_DIR"  # a folder of real traces to use instead of the synthetic ones
 MAX_TRACES = 30  # real trace windows per scenario and split, as many as the synthetic seeds
 # The frozen baseline (initial.py's knobs), which scores exactly 1.0.
 REF_MARGIN_H, REF_PACE, REF_HYSTERESIS_H = 0.5, 1.0, 1.0
@@ -98,8 +111,9 @@ class TraceSet:
 
 def trace_set(split: str) -> TraceSet:
     """The traces of `split` ("train" or "heldout"): the seeded synthetic ones, or the real ones
-    in $ADRS_DATA_DIR (see README.md: one folder per zone, files of one name aligned in time)."""
-    root = os.environ.get(DATA_ENV)
+    in $ADRS_DATA_DIR (see README.md: one folder per zone, files of one name aligned in time). An
+    unusable file raises spot_traces.TraceError, whose one-line message names it."""
+    root = spot_traces.data_dir()
     return _real_traces(root, split) if root else _synthetic_traces(split)
 
 
@@ -113,10 +127,10 @@ def _synthetic_traces(split: str) -> TraceSet:
 
 
 @functools.cache
-def _real_traces(root: str, split: str) -> TraceSet:
-    zones = spot_traces.read_zones(Path(root), HORIZON_TICKS)
+def _real_traces(root: Path, split: str) -> TraceSet:
+    zones = spot_traces.read_zones(root, HORIZON_TICKS)
     by_scenario = {}
-    for name, members in _real_scenarios(Path(root), list(zones)).items():
+    for name, members in spot_traces.read_scenarios(root, list(zones), MAX_REGIONS).items():
         common = sorted(set.intersection(*(set(zones[z]) for z in members)))
         names = spot_traces.split(common, name, MAX_TRACES)[split == "heldout"]
         if not names:
@@ -126,33 +140,8 @@ def _real_traces(root: str, split: str) -> TraceSet:
         by_scenario[name] = [(i, n, np.array([zones[z][n] for z in members]))
                              for i, n in enumerate(names)]
     count = sum(len(v) for v in by_scenario.values())
-    return TraceSet(f"{DATA_ENV}={root}: {len(zones)} zones, {len(by_scenario)} scenarios, "
-                    f"{count} {split} trace windows", by_scenario)
-
-
-def _real_scenarios(root: Path, zones: list[str]) -> dict[str, list[str]]:
-    """scenarios.json ({"name": ["zone folder", ...], ...}) if the data has one, else one
-    scenario with every zone."""
-    path = root / "scenarios.json"
-    if not path.exists():
-        scenarios = {"all-zones": zones}
-    else:
-        try:
-            scenarios = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            raise spot_traces.TraceError(f"{path}: not JSON ({exc})") from None
-        if not isinstance(scenarios, dict) or not scenarios or not all(
-                isinstance(v, list) and v and all(isinstance(z, str) for z in v)
-                for v in scenarios.values()):
-            raise spot_traces.TraceError(f'{path}: expected {{"scenario": ["zone folder", ...]}}')
-    for name, members in scenarios.items():
-        unknown = [z for z in members if z not in zones]
-        if unknown or len(members) > MAX_REGIONS or len(set(members)) != len(members):
-            where = path if path.exists() else root
-            raise spot_traces.TraceError(
-                f"{where}: scenario {name} must list 1 to {MAX_REGIONS} distinct zone folders"
-                + (f"; unknown: {unknown}" if unknown else ""))
-    return scenarios
+    return TraceSet(f"{spot_traces.DATA_ENV}={root}: {len(zones)} zones, {len(by_scenario)} "
+                    f"scenarios, {count} {split} trace windows", by_scenario)
 
 
 def workload_names(traces: TraceSet | None = None) -> list[str]:
@@ -502,7 +491,7 @@ def penalised(cost: np.ndarray, met: np.ndarray) -> float:
     return float(eff.mean() + SPREAD_WEIGHT * eff.std())
 
 
-def score(sims: Sims, st: State, ref: State, source: str) -> dict:
+def score(sims: Sims, st: State, ref: State) -> dict:
     cost, ref_cost = costs(st), costs(ref)
     met, ref_met = st.done >= WORK_S, ref.done >= WORK_S
     names = [name for name, _ in sims.labels]
@@ -522,7 +511,7 @@ def score(sims: Sims, st: State, ref: State, source: str) -> dict:
     missed = [f"{sims.labels[i][0]} {sims.trace_names[i]}: {st.done[i] / 3600:.2f} of "
               f"{WORK_S / 3600:g} h done" for i in np.flatnonzero(~met)]
     value, ref_value = penalised(cost, met), penalised(ref_cost, ref_met)
-    artifacts = {"worst_workloads": "\n".join(lines), "data_source": source}
+    artifacts = {"worst_workloads": "\n".join(lines)}
     if missed:
         artifacts["deadline_misses"] = "\n".join(missed[:10]) + (
             f"\n... and {len(missed) - 10} more" if len(missed) > 10 else "")
@@ -541,24 +530,23 @@ def _failure(message: str, timings: dict) -> dict:
             "artifacts": {"error": message}, "timings": timings}
 
 
-def _evaluate(program_path: str, split: str, names: list[str] | None = None) -> dict:
+def _evaluate(program_path: str, names: list[str], traces: TraceSet) -> dict:
     started = time.perf_counter()
-    traces = trace_set(split)
-    sims = build_sims(names or workload_names(traces), traces)
+    sims = build_sims(names, traces)
     try:
         st = run_candidate(program_path, sims, float(_config()["candidate"]["timeout_seconds"]))
     except CandidateError as exc:
         return _failure(str(exc), {"total_seconds": time.perf_counter() - started})
     candidate_s = time.perf_counter() - started
-    result = score(sims, st, simulate(sims, reference_decider(sims)), traces.source)
+    result = score(sims, st, simulate(sims, reference_decider(sims)))
+    result["artifacts"]["data_source"] = traces.source
     result["timings"] = {"candidate_seconds": candidate_s,
                          "total_seconds": time.perf_counter() - started}
     return result
 
 
 def evaluate(program_path: str, workloads: list[str] | None = None) -> dict:
-    """Score on the training traces; `workloads` picks a subset of scenarios by name. Unusable
-    trace files in $ADRS_DATA_DIR raise spot_traces.TraceError, whose message names the file."""
+    """Score on the training traces; `workloads` picks a subset of scenarios by name."""
     valid = workload_names()
     if workloads is not None:
         unknown = [w for w in workloads if w not in valid] if isinstance(
@@ -567,9 +555,9 @@ def evaluate(program_path: str, workloads: list[str] | None = None) -> dict:
             return _failure(f"unknown workloads {unknown or '[]'}; valid names: "
                             f"{', '.join(valid)}", {})
         valid = [w for w in valid if w in workloads]
-    return _evaluate(program_path, "train", valid)
+    return _evaluate(program_path, valid, trace_set("train"))
 
 
 def evaluate_heldout(program_path: str) -> dict:
     """Score on the held-out traces (the same scenarios on other traces)."""
-    return _evaluate(program_path, "heldout")
+    return _evaluate(program_path, workload_names(), trace_set("heldout"))

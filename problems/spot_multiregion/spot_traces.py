@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Iterable
 import numpy as np
 
 TICK_S = 600
+DATA_ENV = "ADRS_DATA_DIR"  # a folder of real traces to use instead of the synthetic ones
 OUTAGE_TICKS = 3 * 3600 // TICK_S  # an unavailable run of 3 h or more counts as an outage
 OUTAGE_SIGMA = 0.6  # spread of the lognormal outage lengths
 
@@ -111,6 +113,12 @@ class TraceError(ValueError):
     """A trace file or folder that cannot be used; the message is one line naming it."""
 
 
+def data_dir() -> Path | None:
+    """The folder of real traces named by $ADRS_DATA_DIR, or None for the synthetic traces."""
+    root = os.environ.get(DATA_ENV)
+    return Path(root) if root else None
+
+
 def read_trace(path: Path, min_ticks: int) -> np.ndarray:
     """One trace file of the public format: JSON {"metadata": {"gap_seconds": 600, ...},
     "data": [0, 1, ...]} where data[i] is 1 when spot was preempted (unavailable) during tick i.
@@ -152,6 +160,28 @@ def read_zones(root: Path, min_ticks: int) -> dict[str, dict[str, np.ndarray]]:
     if not zones:
         raise TraceError(f"{root}: no zone folders (expected one folder of .json traces per zone)")
     return zones
+
+
+def read_scenarios(root: Path, zones: list[str], max_zones: int) -> dict[str, list[str]]:
+    """The scenarios of root/scenarios.json ({"name": ["zone folder", ...], ...}) if there is one,
+    else a single scenario, "all-zones", of every zone."""
+    path = root / "scenarios.json"
+    if not path.exists():
+        return {"all-zones": zones}
+    try:
+        scenarios = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise TraceError(f"{path}: not JSON ({_first_line(exc)})") from None
+    if not isinstance(scenarios, dict) or not scenarios or not all(
+            isinstance(v, list) and v and all(isinstance(z, str) for z in v)
+            for v in scenarios.values()):
+        raise TraceError(f'{path}: expected {{"scenario": ["zone folder", ...], ...}}')
+    for name, members in scenarios.items():
+        unknown = [z for z in members if z not in zones]
+        if unknown or len(members) > max_zones or len(set(members)) != len(members):
+            raise TraceError(f"{path}: scenario {name} must list 1 to {max_zones} distinct zone "
+                             "folders" + (f"; unknown: {unknown}" if unknown else ""))
+    return scenarios
 
 
 def split(names: list[str], salt: str, cap: int) -> tuple[list[str], list[str]]:

@@ -6,6 +6,7 @@ then sends the next tick. Cost, progress and deadlines are recomputed here from 
 """
 
 import functools
+import importlib.util
 import json
 import os
 import random
@@ -17,14 +18,27 @@ import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Callable
 
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))  # the sibling spot_traces.py, also when this file is loaded by path
-import spot_traces  # noqa: E402
 
+
+def _load_sibling(module: str) -> ModuleType:
+    """A sibling module, loaded by path: the folder works wherever it is copied, and problems
+    loaded side by side in one process each keep their own copy."""
+    name = f"{__name__}.{module}"
+    spec = importlib.util.spec_from_file_location(name, HERE / f"{module}.py")
+    assert spec is not None and spec.loader is not None
+    loaded = importlib.util.module_from_spec(spec)
+    sys.modules[name] = loaded  # dataclasses look their module up by name
+    spec.loader.exec_module(loaded)
+    return loaded
+
+
+spot_traces = _load_sibling("spot_traces")  # the trace laws and the public trace format
 TICK_S = spot_traces.TICK_S  # 10 minutes; all times are integer seconds so replays are exact
 WORK_S = 48 * 3600
 DEADLINES_H = (52, 70, 92)
@@ -34,7 +48,6 @@ SPOT_PRICE, ON_DEMAND_PRICE = 0.9731, 3.06  # $ per hour
 NONE, SPOT, ON_DEMAND = 0, 1, 2
 MISS_COST = 10 * WORK_S / 3600 * ON_DEMAND_PRICE  # a missed deadline counts as 10 on-demand jobs
 SPREAD_WEIGHT = 0.25
-DATA_ENV = "ADRS_DATA_DIR"  # a folder of real traces to use instead of the synthetic ones
 MAX_TRACES = 30  # real traces per zone and split, as many as the synthetic seeds
 # The frozen Uniform Progress baseline (initial.py's knobs), which scores exactly 1.0.
 REF_MARGIN_H, REF_PACE, REF_HYSTERESIS_H = 0.5, 1.0, 1.0
@@ -61,8 +74,9 @@ class TraceSet:
 
 def trace_set(split: str) -> TraceSet:
     """The traces of `split` ("train" or "heldout"): the seeded synthetic ones, or the real ones
-    in $ADRS_DATA_DIR (one folder per zone, split per zone by a seeded shuffle of the files)."""
-    root = os.environ.get(DATA_ENV)
+    in $ADRS_DATA_DIR (one folder per zone, split per zone by a seeded shuffle of the files). An
+    unusable file raises spot_traces.TraceError, whose one-line message names it."""
+    root = spot_traces.data_dir()
     return _real_traces(root, split) if root else _synthetic_traces(split)
 
 
@@ -76,18 +90,19 @@ def _synthetic_traces(split: str) -> TraceSet:
 
 
 @functools.cache
-def _real_traces(root: str, split: str) -> TraceSet:
-    zones = spot_traces.read_zones(Path(root), HORIZON_TICKS)
+def _real_traces(root: Path, split: str) -> TraceSet:
+    zones = spot_traces.read_zones(root, HORIZON_TICKS)
     by_env = {}
     for zone, traces in zones.items():
         names = spot_traces.split(list(traces), zone, MAX_TRACES)[split == "heldout"]
         if not names:
-            raise spot_traces.TraceError(f"{Path(root) / zone}: too few traces for a {split} "
+            raise spot_traces.TraceError(f"{root / zone}: too few traces for a {split} "
                                          "split (need at least 2 files per zone)")
         index = list(traces)
         by_env[zone] = [(index.index(n), f"{zone}/{n}", traces[n]) for n in names]
     count = sum(len(v) for v in by_env.values())
-    return TraceSet(f"{DATA_ENV}={root}: {len(by_env)} zones, {count} {split} traces", by_env)
+    return TraceSet(f"{spot_traces.DATA_ENV}={root}: {len(by_env)} zones, {count} {split} traces",
+                    by_env)
 
 
 def workload_names(traces: TraceSet | None = None) -> list[str]:
@@ -437,7 +452,7 @@ def penalised(cost: np.ndarray, met: np.ndarray) -> float:
     return float(eff.mean() + SPREAD_WEIGHT * eff.std())
 
 
-def score(sims: Sims, st: State, ref: State, source: str) -> dict:
+def score(sims: Sims, st: State, ref: State) -> dict:
     cost, ref_cost = costs(st), costs(ref)
     met, ref_met = st.done >= WORK_S, ref.done >= WORK_S
     names = [name for name, _ in sims.labels]
@@ -466,7 +481,7 @@ def score(sims: Sims, st: State, ref: State, source: str) -> dict:
         m = sims.deadline_s == d * 3600
         if m.any():
             metrics[f"mean_cost_d{d}"] = float(cost[m].mean())
-    artifacts = {"worst_workloads": "\n".join(lines), "data_source": source}
+    artifacts = {"worst_workloads": "\n".join(lines)}
     if missed:
         artifacts["deadline_misses"] = "\n".join(missed[:10]) + (
             f"\n... and {len(missed) - 10} more" if len(missed) > 10 else "")
@@ -478,24 +493,23 @@ def _failure(message: str, timings: dict) -> dict:
             "artifacts": {"error": message}, "timings": timings}
 
 
-def _evaluate(program_path: str, split: str, names: list[str] | None = None) -> dict:
+def _evaluate(program_path: str, names: list[str], traces: TraceSet) -> dict:
     started = time.perf_counter()
-    traces = trace_set(split)
-    sims = build_sims(names or workload_names(traces), traces)
+    sims = build_sims(names, traces)
     try:
         st = run_candidate(program_path, sims, float(_config()["candidate"]["timeout_seconds"]))
     except CandidateError as exc:
         return _failure(str(exc), {"total_seconds": time.perf_counter() - started})
     candidate_s = time.perf_counter() - started
-    result = score(sims, st, simulate(sims, reference_decider(sims)), traces.source)
+    result = score(sims, st, simulate(sims, reference_decider(sims)))
+    result["artifacts"]["data_source"] = traces.source
     result["timings"] = {"candidate_seconds": candidate_s,
                          "total_seconds": time.perf_counter() - started}
     return result
 
 
 def evaluate(program_path: str, workloads: list[str] | None = None) -> dict:
-    """Score on the training traces; `workloads` picks a subset by name. Unusable trace files in
-    $ADRS_DATA_DIR raise spot_traces.TraceError, whose one-line message names the file."""
+    """Score on the training traces; `workloads` picks a subset by name."""
     valid = workload_names()
     if workloads is not None:
         unknown = [w for w in workloads if w not in valid] if isinstance(
@@ -504,9 +518,9 @@ def evaluate(program_path: str, workloads: list[str] | None = None) -> dict:
             return _failure(f"unknown workloads {unknown or '[]'}; valid names: "
                             f"{', '.join(valid)}", {})
         valid = [w for w in valid if w in workloads]
-    return _evaluate(program_path, "train", valid)
+    return _evaluate(program_path, valid, trace_set("train"))
 
 
 def evaluate_heldout(program_path: str) -> dict:
-    """Score on the held-out traces (the same workloads on other traces)."""
-    return _evaluate(program_path, "heldout")
+    """Score on the held-out traces (the same workloads with other traces)."""
+    return _evaluate(program_path, workload_names(), trace_set("heldout"))

@@ -261,7 +261,7 @@ def test_scenarios_json_names_the_scenarios(tmp_path, monkeypatch):
 @pytest.mark.parametrize("scenarios, reason", [
     ('{"s": ["zone-a_k80", "zone-x"]}', "scenario s must list 1 to 10 distinct zone folders; "
                                         "unknown: ['zone-x']"),
-    ('{"s": []}', 'expected {"scenario": ["zone folder", ...]}'),
+    ('{"s": []}', 'expected {"scenario": ["zone folder", ...], ...}'),
     ("[1, 2", "not JSON"),
 ])
 def test_a_bad_scenarios_json_is_an_error_naming_it(tmp_path, monkeypatch, scenarios, reason):
