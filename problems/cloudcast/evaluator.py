@@ -11,7 +11,9 @@ figure itself (egress dollars, transfer time, VM dollars); nothing the candidate
 
 from __future__ import annotations
 
+import functools
 import heapq
+import importlib.util
 import json
 import math
 import os
@@ -25,6 +27,7 @@ import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 PROBLEM_DIR = Path(__file__).resolve().parent
@@ -33,63 +36,48 @@ BITS_PER_BYTE = 8.0
 SECONDS_PER_HOUR = 3600.0
 STDERR_TAIL_CHARS = 2000
 
-# ---------------------------------------------------------------------------------------------
-# The cloud: 30 regions of three providers (real region names; prices and speeds are modelled).
-# ---------------------------------------------------------------------------------------------
 
-REGIONS: tuple[tuple[str, str, str], ...] = (  # (provider, region, continent)
-    ("aws", "us-east-1", "na"), ("aws", "us-east-2", "na"), ("aws", "us-west-1", "na"),
-    ("aws", "us-west-2", "na"), ("aws", "ca-central-1", "na"), ("aws", "eu-west-1", "eu"),
-    ("aws", "eu-central-1", "eu"), ("aws", "eu-north-1", "eu"), ("aws", "ap-northeast-1", "asia"),
-    ("aws", "ap-southeast-1", "asia"), ("aws", "sa-east-1", "sa"),
-    ("gcp", "us-central1", "na"), ("gcp", "us-east1", "na"), ("gcp", "us-west1", "na"),
-    ("gcp", "northamerica-northeast1", "na"), ("gcp", "europe-west1", "eu"),
-    ("gcp", "europe-west4", "eu"), ("gcp", "asia-east1", "asia"),
-    ("gcp", "asia-northeast1", "asia"),
-    ("gcp", "australia-southeast1", "oc"), ("gcp", "southamerica-east1", "sa"),
-    ("azure", "eastus", "na"), ("azure", "westus2", "na"), ("azure", "canadacentral", "na"),
-    ("azure", "northeurope", "eu"), ("azure", "westeurope", "eu"), ("azure", "uksouth", "eu"),
-    ("azure", "japaneast", "asia"), ("azure", "southeastasia", "asia"),
-    ("azure", "australiaeast", "oc"),
-)
-# Per-VM network caps in Gbps, as the public Cloudcast evaluator used them, and an on-demand price
-# for one large VM per region (one VM per region used).
-VM_EGRESS_GBPS = {"aws": 5.0, "gcp": 7.0, "azure": 16.0}
-VM_INGRESS_GBPS = {"aws": 10.0, "gcp": 16.0, "azure": 16.0}
-VM_USD_PER_HOUR = {"aws": 1.54, "gcp": 1.55, "azure": 1.52}
-# Egress $/GB leaving a provider for the internet (another provider), and inside one provider.
-INTERNET_USD_PER_GB = {"aws": 0.09, "gcp": 0.12, "azure": 0.0875}
-SAME_CONTINENT_USD_PER_GB = {"aws": 0.02, "gcp": 0.01, "azure": 0.02}
-OTHER_CONTINENT_USD_PER_GB = {"aws": 0.02, "gcp": 0.08, "azure": 0.05}
-PRICEY_SOURCE_CONTINENTS = {"asia": 1.3, "oc": 1.5, "sa": 1.6}  # egress surcharge by continent
-PRICE_JITTER = 0.1
-SAME_CONTINENT_GBPS = 9.0
-OTHER_CONTINENT_GBPS = 3.0
-FAR_CONTINENTS = {frozenset({"asia", "sa"}), frozenset({"oc", "sa"}), frozenset({"oc", "eu"}),
-                  frozenset({"asia", "eu"}), frozenset({"oc", "na"})}
-FAR_GBPS = 1.5
-CROSS_PROVIDER_GBPS_FACTOR = 0.8
-GBPS_SIGMA = 0.4
-GBPS_RANGE = (0.3, 20.0)
+def _load_sibling(module: str) -> ModuleType:
+    """A sibling module, loaded by path: the folder works wherever it is copied, and problems
+    loaded side by side in one process each keep their own copy."""
+    name = f"{__name__}.{module}"
+    spec = importlib.util.spec_from_file_location(name, PROBLEM_DIR / f"{module}.py")
+    assert spec is not None and spec.loader is not None
+    loaded = importlib.util.module_from_spec(spec)
+    sys.modules[name] = loaded  # dataclasses look their module up by name
+    spec.loader.exec_module(loaded)
+    return loaded
+
+
+region_grid = _load_sibling("region_grid")  # the synthetic grid and Skyplane's CSV layout
+
+# ---------------------------------------------------------------------------------------------
+# Workloads: a source, destinations and a dataset, on the synthetic grid (region_grid.py) or on
+# the real grid in $ADRS_DATA_DIR.
+# ---------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Family:
-    """A source/destination configuration; providers name where the regions are drawn from."""
+    """A source/destination configuration; providers (and, if given, continents) name where the
+    regions are drawn from."""
 
     source_providers: tuple[str, ...]
     dest_providers: tuple[str, ...]
     num_destinations: int
     num_partitions: int
     data_gb: float
+    source_continents: tuple[str, ...] = ()  # empty: any continent
 
 
+# The public evaluator's five configurations (intra-AWS from Asia-Pacific, intra-Azure, intra-GCP
+# and two across providers), 300 GB in 10 partitions to 6 destinations, and one edge case.
 FAMILIES: dict[str, Family] = {
-    "aws-to-mixed": Family(("aws",), ("aws", "gcp", "azure"), 6, 10, 300.0),
-    "gcp-to-azure": Family(("gcp",), ("azure",), 6, 10, 300.0),
-    "azure-to-aws": Family(("azure",), ("aws",), 6, 10, 300.0),
-    "intra-aws": Family(("aws",), ("aws",), 6, 10, 300.0),
-    "wide-12": Family(("aws", "gcp", "azure"), ("aws", "gcp", "azure"), 12, 10, 300.0),
+    "intra-aws": Family(("aws",), ("aws",), 6, 10, 300.0, ("asia",)),
+    "intra-azure": Family(("azure",), ("azure",), 6, 10, 300.0),
+    "intra-gcp": Family(("gcp",), ("gcp",), 6, 10, 300.0),
+    "inter-agz": Family(("aws",), ("gcp", "azure"), 6, 10, 300.0),
+    "inter-gaz": Family(("gcp",), ("azure", "aws"), 6, 10, 300.0),
     "single-dest": Family(("aws", "gcp", "azure"), ("aws", "gcp", "azure"), 1, 1, 50.0),
 }
 
@@ -109,62 +97,56 @@ class Workload:
                 self.data_gb]
 
 
-def make_network(rng: random.Random) -> dict[str, Any]:
-    """A complete directed graph over REGIONS with jittered prices and lognormal throughputs."""
-    regions = [{"name": f"{provider}:{name}", "provider": provider, "continent": continent,
-                "egress_gbps": VM_EGRESS_GBPS[provider], "ingress_gbps": VM_INGRESS_GBPS[provider],
-                "vm_usd_per_hour": VM_USD_PER_HOUR[provider]}
-               for provider, name, continent in REGIONS]
-    edges = []
-    for u, a in enumerate(regions):
-        for v, b in enumerate(regions):
-            if u == v:
-                continue
-            edges.append({"src": u, "dst": v, "usd_per_gb": round(_price(a, b, rng), 5),
-                          "gbps": round(_throughput(a, b, rng), 3)})
-    return {"regions": regions, "edges": edges}
-
-
-def _price(a: dict, b: dict, rng: random.Random) -> float:
-    provider = a["provider"]
-    if provider != b["provider"]:
-        base = INTERNET_USD_PER_GB[provider] * PRICEY_SOURCE_CONTINENTS.get(a["continent"], 1.0)
-    elif a["continent"] == b["continent"]:
-        base = SAME_CONTINENT_USD_PER_GB[provider]
-    else:
-        base = (OTHER_CONTINENT_USD_PER_GB[provider]
-                * PRICEY_SOURCE_CONTINENTS.get(a["continent"], 1.0))
-    return base * rng.uniform(1.0 - PRICE_JITTER, 1.0 + PRICE_JITTER)
-
-
-def _throughput(a: dict, b: dict, rng: random.Random) -> float:
-    if a["continent"] == b["continent"]:
-        median = SAME_CONTINENT_GBPS
-    elif frozenset({a["continent"], b["continent"]}) in FAR_CONTINENTS:
-        median = FAR_GBPS
-    else:
-        median = OTHER_CONTINENT_GBPS
-    if a["provider"] != b["provider"]:
-        median *= CROSS_PROVIDER_GBPS_FACTOR
-    low, high = GBPS_RANGE
-    return min(high, max(low, median * rng.lognormvariate(0.0, GBPS_SIGMA)))
-
-
-def make_workload(family_name: str, seed: int) -> Workload:
+def make_workload(family_name: str, seed: int,
+                  grid: dict[str, Any] | None = None) -> Workload | None:
+    """One workload: on `grid`, or on a synthetic grid drawn from the seed. None when `grid` has
+    too few regions of the family's kind (a real grid may lack a provider)."""
     family = FAMILIES[family_name]
     rng = random.Random(f"cloudcast:{family_name}:{seed}")
-    network = make_network(rng)
-    providers = [region["provider"] for region in network["regions"]]
-    sources = [i for i, p in enumerate(providers) if p in family.source_providers]
+    network = grid if grid is not None else region_grid.synthetic_network(rng)
+    regions = network["regions"]
+    sources = [i for i, r in enumerate(regions) if r["provider"] in family.source_providers
+               and (not family.source_continents or r["continent"] in family.source_continents)]
+    if not sources:
+        return None
     source = rng.choice(sources)
-    pool = [i for i, p in enumerate(providers) if p in family.dest_providers and i != source]
+    reachable = cheapest_prices(network, source)
+    pool = [i for i, r in enumerate(regions) if r["provider"] in family.dest_providers
+            and i != source and reachable[i] < math.inf]
+    if len(pool) < family.num_destinations:
+        return None
     destinations = tuple(rng.sample(pool, family.num_destinations))
     return Workload(f"{family_name}-s{seed}", network, source, destinations,
                     family.num_partitions, family.data_gb)
 
 
-def make_workloads(seeds: list[int]) -> list[Workload]:
-    return [make_workload(family, seed) for seed in seeds for family in FAMILIES]
+def make_workloads(seeds: list[int], grid: dict[str, Any] | None = None) -> list[Workload]:
+    made = [make_workload(family, seed, grid) for seed in seeds for family in FAMILIES]
+    if grid is not None and not any(made):
+        raise region_grid.GridError(f"{data_source()}: no workload fits this grid (each needs a "
+                                    "source and enough reachable destinations)")
+    return [w for w in made if w is not None]
+
+
+def data_grid() -> dict[str, Any] | None:
+    """The real grid of $ADRS_DATA_DIR, or None for the synthetic grids. An unusable grid raises
+    region_grid.GridError, whose one-line message names the file."""
+    root = region_grid.data_dir()
+    return _read_grid(root)[0] if root else None
+
+
+def data_source() -> str:
+    """Which data the figures come from, for reports."""
+    root = region_grid.data_dir()
+    if not root:
+        return ("synthetic: 30 regions with the price rules and throughput structure of the "
+                "public Skyplane grid (region_grid.py)")
+    return f"{region_grid.DATA_ENV}={_read_grid(root)[1]}"
+
+
+@functools.cache
+def _read_grid(root: Path) -> tuple[dict[str, Any], str]:
+    return region_grid.read_grid(root)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -498,7 +480,7 @@ def load_config() -> dict[str, Any]:
 
 def evaluate(program_path: str, workloads: list[str] | None = None) -> dict[str, Any]:
     config = load_config()
-    chosen = make_workloads(list(config["workloads"]["train_seeds"]))
+    chosen = make_workloads(list(config["workloads"]["train_seeds"]), data_grid())
     if workloads is not None:
         by_name = {w.name: w for w in chosen}
         unknown = [name for name in workloads if name not in by_name]
@@ -509,8 +491,10 @@ def evaluate(program_path: str, workloads: list[str] | None = None) -> dict[str,
 
 
 def evaluate_heldout(program_path: str) -> dict[str, Any]:
+    """The held-out seeds: other throughputs, sources and destinations (on a real grid, other
+    sources and destinations on the same grid)."""
     config = load_config()
-    chosen = make_workloads(list(config["workloads"]["heldout_seeds"]))
+    chosen = make_workloads(list(config["workloads"]["heldout_seeds"]), data_grid())
     return score_program(program_path, chosen, float(config["candidate"]["timeout_seconds"]))
 
 
@@ -541,7 +525,8 @@ def score_program(program_path: str, workloads: list[Workload],
         "mean_transfer_seconds": sum(c.seconds for c in costs.values()) / n,
         "cost_vs_baseline": sum(costs[k].total_usd / baseline[k].total_usd for k in costs) / n,
         "per_workload": per_workload,
-        "artifacts": {"worst_workloads": _worst_text(per_workload, costs, baseline)},
+        "artifacts": {"worst_workloads": _worst_text(per_workload, costs, baseline),
+                      "data_source": data_source()},
         "timings": {"candidate_seconds": candidate_seconds,
                     "evaluation_seconds": time.perf_counter() - started},
     }

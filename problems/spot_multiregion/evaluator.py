@@ -7,6 +7,7 @@ recomputed here from the decisions.
 """
 
 import functools
+import importlib.util
 import json
 import os
 import random
@@ -18,12 +19,28 @@ import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Callable
 
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-TICK_S = 600  # one tick is 10 minutes; all times are integer seconds so replays are exact
+
+
+def _load_sibling(module: str) -> ModuleType:
+    """A sibling module, loaded by path: the folder works wherever it is copied, and problems
+    loaded side by side in one process each keep their own copy."""
+    name = f"{__name__}.{module}"
+    spec = importlib.util.spec_from_file_location(name, HERE / f"{module}.py")
+    assert spec is not None and spec.loader is not None
+    loaded = importlib.util.module_from_spec(spec)
+    sys.modules[name] = loaded  # dataclasses look their module up by name
+    spec.loader.exec_module(loaded)
+    return loaded
+
+
+spot_traces = _load_sibling("spot_traces")  # the trace laws and the public trace format
+TICK_S = spot_traces.TICK_S  # 10 minutes; all times are integer seconds so replays are exact
 WORK_S = 48 * 3600
 DEADLINE_S = 52 * 3600  # the paper's setting: 48 h job, 52 h deadline, 0.2 h restart overhead
 OVERHEAD_S = 720
@@ -32,22 +49,25 @@ SPOT_PRICE, ON_DEMAND_PRICE = 0.9731, 3.06  # $ per hour, the same in every regi
 NONE, SPOT, ON_DEMAND = 0, 1, 2
 MISS_COST = 10 * WORK_S / 3600 * ON_DEMAND_PRICE  # a missed deadline counts as 10 on-demand jobs
 SPREAD_WEIGHT = 0.25
-# (mean up-run hours, mean down-run hours) ranges; each trace draws its own means from them.
-GOOD, FAIR, POOR = ((5.0, 10.0), (0.3, 1.0)), ((2.0, 5.0), (0.5, 2.0)), ((1.0, 2.5), (1.5, 3.3))
-CALM, STORMY = ((10.0, 20.0), (0.5, 1.5)), ((3.0, 6.0), (1.0, 3.0))  # a cloud region's shared state
-# A scenario is a list of cloud regions, each with its shared state and its zones. A zone has spot
-# when both its cloud region's shared state and its own state are up, so zones of one cloud
-# region are correlated. The policy sees zones as "regions" numbered in this order.
+# Zones follow the laws of spot_traces.ZONES, calibrated to real AWS zones. Zones of one cloud
+# region are correlated: the region has capacity crunches (multi-hour outages hitting all of its
+# zones), and a zone has spot when its own law and its region are both up. A cloud region with a
+# single zone adds nothing to its zone's law (that law already holds the zone's outages).
+CRUNCH = spot_traces.Law(up_h=30.0, gap_share=0.0, gap_h=0.0, outage_h=3.0)
+# A scenario is a list of cloud regions, each a list of zone laws; the policy sees the zones as
+# "regions" numbered in this order. The shapes follow the public multi-region evaluator's six
+# scenarios (2 to 9 zones in 1 to 3 cloud regions), each with a mix of good and poor zones.
 SCENARIOS = {
-    "z2-same-cloud": [(STORMY, [FAIR, FAIR])],
-    "z2-two-clouds": [(CALM, [FAIR]), (CALM, [POOR])],
-    "z3-scarce": [(STORMY, [POOR, POOR, FAIR])],
-    "z4-mixed": [(CALM, [GOOD, POOR]), (STORMY, [FAIR, POOR])],
-    "z6-three-clouds": [(CALM, [FAIR, POOR]), (STORMY, [FAIR, FAIR]), (CALM, [POOR, POOR])],
-    "z9-wide": [(STORMY, [POOR, POOR, FAIR]), (CALM, [POOR, FAIR, POOR]),
-                (STORMY, [GOOD, POOR, POOR])],
+    "z2-same-region": [["2b-k80", "2a-v100"]],
+    "z2-two-regions": [["2b-v100"], ["2a-k80"]],
+    "z3-three-regions": [["2b-k80"], ["2b-v100"], ["2a-k80"]],
+    "z3-same-region": [["2b-k80", "2b-v100", "2a-k80"]],
+    "z5-three-regions": [["2b-k80", "2b-v100"], ["2b-k80", "2a-v100"], ["2a-k80"]],
+    "z9-three-regions": [["2b-k80", "2b-v100"], ["2a-v100", "2b-k80", "2b-v100"],
+                         ["2b-k80", "2a-k80", "2b-v100", "2b-k80"]],
 }
-MAX_REGIONS = max(sum(len(zones) for _, zones in clouds) for clouds in SCENARIOS.values())
+MAX_REGIONS = 10  # the decision protocol writes a region as one digit
+MAX_TRACES = 30  # real trace windows per scenario and split, as many as the synthetic seeds
 # The frozen baseline (initial.py's knobs), which scores exactly 1.0.
 REF_MARGIN_H, REF_PACE, REF_HYSTERESIS_H = 0.5, 1.0, 1.0
 
@@ -63,53 +83,89 @@ def _config() -> dict:
     return tomllib.loads((HERE / "problem.toml").read_text(encoding="utf-8"))
 
 
-def workload_names() -> list[str]:
-    return list(SCENARIOS)
-
-
-def _markov(rng: random.Random, ranges: tuple) -> np.ndarray:
-    """0/1 per tick from alternating geometric runs with means drawn from the ranges (hours)."""
-    up_h, down_h = rng.uniform(*ranges[0]), rng.uniform(*ranges[1])
-    up = rng.random() < up_h / (up_h + down_h)
-    ticks: list[int] = []
-    while len(ticks) < HORIZON_TICKS:
-        mean = (up_h if up else down_h) * 3600 / TICK_S
-        ticks.extend([int(up)] * max(1, round(rng.expovariate(1.0 / mean))))
-        up = not up
-    return np.array(ticks[:HORIZON_TICKS], dtype=np.uint8)
+def scenario_zones(scenario: str) -> list[str]:
+    """The zone laws of a synthetic scenario, in region index order."""
+    return [zone for cloud in SCENARIOS[scenario] for zone in cloud]
 
 
 @functools.cache
 def availability_traces(scenario: str, seed: int) -> np.ndarray:
-    """Spot availability, shape (regions, ticks), 1 = available."""
+    """Synthetic spot availability, shape (regions, ticks), 1 = available."""
     rng = random.Random(f"{scenario}:{seed}")
     rows = []
-    for shared, zones in SCENARIOS[scenario]:
-        cloud = _markov(rng, shared)
-        rows.extend(cloud & _markov(rng, zone) for zone in zones)
+    for cloud in SCENARIOS[scenario]:
+        up = CRUNCH.draw(rng, HORIZON_TICKS) if len(cloud) > 1 else 1
+        rows.extend(up & spot_traces.ZONES[zone].draw(rng, HORIZON_TICKS) for zone in cloud)
     out = np.array(rows)
     out.flags.writeable = False
     return out
 
 
 @dataclass(frozen=True)
-class Sims:
-    """The simulated jobs: one per (scenario, trace seed)."""
+class TraceSet:
+    """The availability of one split: scenario -> [(trace id, trace name, (regions, ticks))]."""
 
-    labels: list[tuple[str, int]]  # (workload name, trace seed)
+    source: str  # which data the figures come from, for reports
+    by_scenario: dict[str, list[tuple[int, str, np.ndarray]]]
+
+
+def trace_set(split: str) -> TraceSet:
+    """The traces of `split` ("train" or "heldout"): the seeded synthetic ones, or the real ones
+    in $ADRS_DATA_DIR (see README.md: one folder per zone, files of one name aligned in time). An
+    unusable file raises spot_traces.TraceError, whose one-line message names it."""
+    root = spot_traces.data_dir()
+    return _real_traces(root, split) if root else _synthetic_traces(split)
+
+
+@functools.cache
+def _synthetic_traces(split: str) -> TraceSet:
+    seeds = list(_config()["workloads"][f"{split}_seeds"])
+    return TraceSet(f"synthetic: zones of {len(spot_traces.ZONES)} laws calibrated to real AWS "
+                    f"us-west-2 traces (spot_traces.py), {split} seeds {seeds[0]}-{seeds[-1]}",
+                    {name: [(seed, f"seed {seed}", availability_traces(name, seed))
+                            for seed in seeds] for name in SCENARIOS})
+
+
+@functools.cache
+def _real_traces(root: Path, split: str) -> TraceSet:
+    zones = spot_traces.read_zones(root, HORIZON_TICKS)
+    by_scenario = {}
+    for name, members in spot_traces.read_scenarios(root, list(zones), MAX_REGIONS).items():
+        common = sorted(set.intersection(*(set(zones[z]) for z in members)))
+        names = spot_traces.split(common, name, MAX_TRACES)[split == "heldout"]
+        if not names:
+            raise spot_traces.TraceError(
+                f"{root}: scenario {name} has {len(common)} trace files present in all of its "
+                f"zones; a {split} split needs at least 2")
+        by_scenario[name] = [(i, n, np.array([zones[z][n] for z in members]))
+                             for i, n in enumerate(names)]
+    count = sum(len(v) for v in by_scenario.values())
+    return TraceSet(f"{spot_traces.DATA_ENV}={root}: {len(zones)} zones, {len(by_scenario)} "
+                    f"scenarios, {count} {split} trace windows", by_scenario)
+
+
+def workload_names(traces: TraceSet | None = None) -> list[str]:
+    return list((traces or trace_set("train")).by_scenario)
+
+
+@dataclass(frozen=True)
+class Sims:
+    """The simulated jobs: one per (scenario, trace)."""
+
+    labels: list[tuple[str, int]]  # (workload name, trace id: the seed, or a real window's index)
     avail: np.ndarray  # (jobs, MAX_REGIONS, ticks) of 0/1; regions a job lacks stay 0
     regions: np.ndarray  # number of regions per job
+    trace_names: tuple[str, ...] = ()  # per job, how reports name its trace
 
 
-def build_sims(names: list[str], seeds: list[int]) -> Sims:
-    labels = [(name, seed) for name in names for seed in seeds]
-    avail = np.zeros((len(labels), MAX_REGIONS, HORIZON_TICKS), dtype=np.uint8)
-    regions = []
-    for i, (name, seed) in enumerate(labels):
-        rows = availability_traces(name, seed)
+def build_sims(names: list[str], traces: TraceSet) -> Sims:
+    jobs = [(name, ident, label, rows) for name in names
+            for ident, label, rows in traces.by_scenario[name]]
+    avail = np.zeros((len(jobs), MAX_REGIONS, HORIZON_TICKS), dtype=np.uint8)
+    for i, (_, _, _, rows) in enumerate(jobs):
         avail[i, :len(rows)] = rows
-        regions.append(len(rows))
-    return Sims(labels, avail, np.array(regions))
+    return Sims([(name, ident) for name, ident, _, _ in jobs], avail,
+                np.array([len(rows) for *_, rows in jobs]), tuple(label for _, _, label, _ in jobs))
 
 
 # --- the trusted simulator -------------------------------------------------------------------
@@ -449,10 +505,10 @@ def score(sims: Sims, st: State, ref: State) -> dict:
         lines.append(f"{name}: score {per_workload[name]:.3f}, mean cost ${cost[m].mean():.2f} "
                      f"(baseline ${ref_cost[m].mean():.2f}), misses {int((~met[m]).sum())}/"
                      f"{m.size}, moves {st.moves[m].mean():.1f} (baseline "
-                     f"{ref.moves[m].mean():.1f}); worst trace seed {sims.labels[worst][1]}: "
+                     f"{ref.moves[m].mean():.1f}); worst trace {sims.trace_names[worst]}: "
                      f"${cost[worst]:.2f}{'' if met[worst] else ' MISSED'} "
                      f"(baseline ${ref_cost[worst]:.2f})")
-    missed = [f"{sims.labels[i][0]} seed {sims.labels[i][1]}: {st.done[i] / 3600:.2f} of "
+    missed = [f"{sims.labels[i][0]} {sims.trace_names[i]}: {st.done[i] / 3600:.2f} of "
               f"{WORK_S / 3600:g} h done" for i in np.flatnonzero(~met)]
     value, ref_value = penalised(cost, met), penalised(ref_cost, ref_met)
     artifacts = {"worst_workloads": "\n".join(lines)}
@@ -474,15 +530,16 @@ def _failure(message: str, timings: dict) -> dict:
             "artifacts": {"error": message}, "timings": timings}
 
 
-def _evaluate(program_path: str, names: list[str], seeds: list[int]) -> dict:
+def _evaluate(program_path: str, names: list[str], traces: TraceSet) -> dict:
     started = time.perf_counter()
-    sims = build_sims(names, seeds)
+    sims = build_sims(names, traces)
     try:
         st = run_candidate(program_path, sims, float(_config()["candidate"]["timeout_seconds"]))
     except CandidateError as exc:
         return _failure(str(exc), {"total_seconds": time.perf_counter() - started})
     candidate_s = time.perf_counter() - started
     result = score(sims, st, simulate(sims, reference_decider(sims)))
+    result["artifacts"]["data_source"] = traces.source
     result["timings"] = {"candidate_seconds": candidate_s,
                          "total_seconds": time.perf_counter() - started}
     return result
@@ -498,9 +555,9 @@ def evaluate(program_path: str, workloads: list[str] | None = None) -> dict:
             return _failure(f"unknown workloads {unknown or '[]'}; valid names: "
                             f"{', '.join(valid)}", {})
         valid = [w for w in valid if w in workloads]
-    return _evaluate(program_path, valid, list(_config()["workloads"]["train_seeds"]))
+    return _evaluate(program_path, valid, trace_set("train"))
 
 
 def evaluate_heldout(program_path: str) -> dict:
-    """Score on the held-out traces (the same scenarios with other trace seeds)."""
-    return _evaluate(program_path, workload_names(), list(_config()["workloads"]["heldout_seeds"]))
+    """Score on the held-out traces (the same scenarios on other traces)."""
+    return _evaluate(program_path, workload_names(), trace_set("heldout"))

@@ -6,8 +6,8 @@ then sends the next tick. Cost, progress and deadlines are recomputed here from 
 """
 
 import functools
+import importlib.util
 import json
-import math
 import os
 import random
 import select
@@ -18,12 +18,28 @@ import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Callable
 
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-TICK_S = 600  # one tick is 10 minutes; all times are integer seconds so replays are exact
+
+
+def _load_sibling(module: str) -> ModuleType:
+    """A sibling module, loaded by path: the folder works wherever it is copied, and problems
+    loaded side by side in one process each keep their own copy."""
+    name = f"{__name__}.{module}"
+    spec = importlib.util.spec_from_file_location(name, HERE / f"{module}.py")
+    assert spec is not None and spec.loader is not None
+    loaded = importlib.util.module_from_spec(spec)
+    sys.modules[name] = loaded  # dataclasses look their module up by name
+    spec.loader.exec_module(loaded)
+    return loaded
+
+
+spot_traces = _load_sibling("spot_traces")  # the trace laws and the public trace format
+TICK_S = spot_traces.TICK_S  # 10 minutes; all times are integer seconds so replays are exact
 WORK_S = 48 * 3600
 DEADLINES_H = (52, 70, 92)
 OVERHEADS_S = (72, 720, 1440)  # 0.02, 0.2 and 0.4 h
@@ -32,14 +48,7 @@ SPOT_PRICE, ON_DEMAND_PRICE = 0.9731, 3.06  # $ per hour
 NONE, SPOT, ON_DEMAND = 0, 1, 2
 MISS_COST = 10 * WORK_S / 3600 * ON_DEMAND_PRICE  # a missed deadline counts as 10 on-demand jobs
 SPREAD_WEIGHT = 0.25
-# name: (run-length law, mean available run in hours, mean unavailable run in hours); each trace
-# draws its own means uniformly from these ranges.
-ENVIRONMENTS = {
-    "stable": ("geometric", (3.5, 5.0), (0.3, 0.6)),
-    "moderate": ("geometric", (1.5, 3.0), (0.8, 1.6)),
-    "churny": ("lognormal", (0.8, 1.5), (0.3, 1.0)),
-    "scarce": ("pareto", (0.8, 2.0), (1.5, 3.3)),
-}
+MAX_TRACES = 30  # real traces per zone and split, as many as the synthetic seeds
 # The frozen Uniform Progress baseline (initial.py's knobs), which scores exactly 1.0.
 REF_MARGIN_H, REF_PACE, REF_HYSTERESIS_H = 0.5, 1.0, 1.0
 
@@ -55,61 +64,88 @@ def _config() -> dict:
     return tomllib.loads((HERE / "problem.toml").read_text(encoding="utf-8"))
 
 
-def workload_names() -> list[str]:
-    return [f"{env}-d{d}-r{r / 3600:g}" for env in ENVIRONMENTS for d in DEADLINES_H
-            for r in OVERHEADS_S]
+@dataclass(frozen=True)
+class TraceSet:
+    """The availability traces of one split: environment -> [(trace id, trace name, trace)]."""
+
+    source: str  # which data the figures come from, for reports
+    by_env: dict[str, list[tuple[int, str, np.ndarray]]]
 
 
-def _run_ticks(rng: random.Random, law: str, mean_h: float) -> int:
-    mean = mean_h * 3600 / TICK_S
-    if law == "geometric":
-        x = rng.expovariate(1.0 / mean)
-    elif law == "lognormal":
-        sigma = 0.9
-        x = rng.lognormvariate(math.log(mean) - sigma * sigma / 2, sigma)
-    else:  # Lomax (Pareto II) with a heavy tail: rare outages of many hours
-        alpha = 1.6
-        x = mean * (alpha - 1) * (rng.paretovariate(alpha) - 1)
-    return max(1, round(x))
+def trace_set(split: str) -> TraceSet:
+    """The traces of `split` ("train" or "heldout"): the seeded synthetic ones, or the real ones
+    in $ADRS_DATA_DIR (one folder per zone, split per zone by a seeded shuffle of the files). An
+    unusable file raises spot_traces.TraceError, whose one-line message names it."""
+    root = spot_traces.data_dir()
+    return _real_traces(root, split) if root else _synthetic_traces(split)
 
 
 @functools.cache
-def availability_trace(env: str, seed: int) -> bytes:
-    """Spot availability (1 = available) per tick over the longest deadline; semi-Markov runs."""
-    law, up_range, down_range = ENVIRONMENTS[env]
-    rng = random.Random(f"{env}:{seed}")
-    up_h, down_h = rng.uniform(*up_range), rng.uniform(*down_range)
-    up = rng.random() < up_h / (up_h + down_h)
-    ticks = bytearray()
-    while len(ticks) < HORIZON_TICKS:
-        ticks.extend([int(up)] * _run_ticks(rng, law, up_h if up else down_h))
-        up = not up
-    return bytes(ticks[:HORIZON_TICKS])
+def _synthetic_traces(split: str) -> TraceSet:
+    seeds = list(_config()["workloads"][f"{split}_seeds"])
+    return TraceSet(f"synthetic: {len(spot_traces.ZONES)} zone laws calibrated to real AWS "
+                    f"us-west-2 traces (spot_traces.py), {split} seeds {seeds[0]}-{seeds[-1]}",
+                    {env: [(seed, f"seed {seed}", availability_trace(env, seed)) for seed in seeds]
+                     for env in spot_traces.ZONES})
+
+
+@functools.cache
+def _real_traces(root: Path, split: str) -> TraceSet:
+    zones = spot_traces.read_zones(root, HORIZON_TICKS)
+    by_env = {}
+    for zone, traces in zones.items():
+        names = spot_traces.split(list(traces), zone, MAX_TRACES)[split == "heldout"]
+        if not names:
+            raise spot_traces.TraceError(f"{root / zone}: too few traces for a {split} "
+                                         "split (need at least 2 files per zone)")
+        index = list(traces)
+        by_env[zone] = [(index.index(n), f"{zone}/{n}", traces[n]) for n in names]
+    count = sum(len(v) for v in by_env.values())
+    return TraceSet(f"{spot_traces.DATA_ENV}={root}: {len(by_env)} zones, {count} {split} traces",
+                    by_env)
+
+
+def workload_names(traces: TraceSet | None = None) -> list[str]:
+    envs = (traces or trace_set("train")).by_env
+    return [f"{env}-d{d}-r{r / 3600:g}" for env in envs for d in DEADLINES_H for r in OVERHEADS_S]
+
+
+@functools.cache
+def availability_trace(env: str, seed: int) -> np.ndarray:
+    """Synthetic spot availability (1 = available) per tick over the longest deadline."""
+    trace = spot_traces.ZONES[env].draw(random.Random(f"{env}:{seed}"), HORIZON_TICKS)
+    trace.flags.writeable = False
+    return trace
 
 
 @dataclass(frozen=True)
 class Sims:
-    """The simulated jobs: one per (workload, trace seed), sharing availability rows."""
+    """The simulated jobs: one per (workload, trace), sharing availability rows."""
 
-    labels: list[tuple[str, int]]  # (workload name, trace seed)
+    labels: list[tuple[str, int]]  # (workload name, trace id: the seed, or a real file's index)
     avail: np.ndarray  # (traces, ticks) of 0/1
     trace: np.ndarray  # row of `avail` per job
     deadline_s: np.ndarray
     overhead_s: np.ndarray
+    trace_names: tuple[str, ...] = ()  # per job, how reports name its trace
 
 
-def build_sims(names: list[str], seeds: list[int]) -> Sims:
+def build_sims(names: list[str], traces: TraceSet) -> Sims:
     keys: dict[tuple[str, int], int] = {}
-    labels, trace, deadline, overhead = [], [], [], []
+    rows, labels, trace, deadline, overhead, trace_names = [], [], [], [], [], []
     for name in names:
-        env, d, r = name.split("-")
-        for seed in seeds:
-            labels.append((name, seed))
-            trace.append(keys.setdefault((env, seed), len(keys)))
+        env, d, r = name.rsplit("-", 2)
+        for ident, label, row in traces.by_env[env]:
+            if (env, ident) not in keys:
+                keys[(env, ident)] = len(rows)
+                rows.append(row)
+            labels.append((name, ident))
+            trace.append(keys[(env, ident)])
+            trace_names.append(label)
             deadline.append(int(d[1:]) * 3600)
             overhead.append(round(float(r[1:]) * 3600))
-    rows = [np.frombuffer(availability_trace(env, seed), dtype=np.uint8) for env, seed in keys]
-    return Sims(labels, np.array(rows), np.array(trace), np.array(deadline), np.array(overhead))
+    return Sims(labels, np.array(rows), np.array(trace), np.array(deadline), np.array(overhead),
+                tuple(trace_names))
 
 
 # --- the trusted simulator -------------------------------------------------------------------
@@ -429,9 +465,9 @@ def score(sims: Sims, st: State, ref: State) -> dict:
         worst = m[np.argmax(np.where(met[m], cost[m], MISS_COST))]
         lines.append(f"{name}: score {per_workload[name]:.3f}, mean cost ${cost[m].mean():.2f} "
                      f"(baseline ${ref_cost[m].mean():.2f}), misses {int((~met[m]).sum())}/"
-                     f"{m.size}; worst trace seed {sims.labels[worst][1]}: ${cost[worst]:.2f}"
+                     f"{m.size}; worst trace {sims.trace_names[worst]}: ${cost[worst]:.2f}"
                      f"{'' if met[worst] else ' MISSED'} (baseline ${ref_cost[worst]:.2f})")
-    missed = [f"{sims.labels[i][0]} seed {sims.labels[i][1]}: {st.done[i] / 3600:.2f} of "
+    missed = [f"{sims.labels[i][0]} {sims.trace_names[i]}: {st.done[i] / 3600:.2f} of "
               f"{WORK_S / 3600:g} h done" for i in np.flatnonzero(~met)]
     value, ref_value = penalised(cost, met), penalised(ref_cost, ref_met)
     metrics = {"combined_score": ref_value / value, "penalised_cost": value,
@@ -457,15 +493,16 @@ def _failure(message: str, timings: dict) -> dict:
             "artifacts": {"error": message}, "timings": timings}
 
 
-def _evaluate(program_path: str, names: list[str], seeds: list[int]) -> dict:
+def _evaluate(program_path: str, names: list[str], traces: TraceSet) -> dict:
     started = time.perf_counter()
-    sims = build_sims(names, seeds)
+    sims = build_sims(names, traces)
     try:
         st = run_candidate(program_path, sims, float(_config()["candidate"]["timeout_seconds"]))
     except CandidateError as exc:
         return _failure(str(exc), {"total_seconds": time.perf_counter() - started})
     candidate_s = time.perf_counter() - started
     result = score(sims, st, simulate(sims, reference_decider(sims)))
+    result["artifacts"]["data_source"] = traces.source
     result["timings"] = {"candidate_seconds": candidate_s,
                          "total_seconds": time.perf_counter() - started}
     return result
@@ -481,9 +518,9 @@ def evaluate(program_path: str, workloads: list[str] | None = None) -> dict:
             return _failure(f"unknown workloads {unknown or '[]'}; valid names: "
                             f"{', '.join(valid)}", {})
         valid = [w for w in valid if w in workloads]
-    return _evaluate(program_path, valid, list(_config()["workloads"]["train_seeds"]))
+    return _evaluate(program_path, valid, trace_set("train"))
 
 
 def evaluate_heldout(program_path: str) -> dict:
-    """Score on the held-out traces (the same workloads with other trace seeds)."""
-    return _evaluate(program_path, workload_names(), list(_config()["workloads"]["heldout_seeds"]))
+    """Score on the held-out traces (the same workloads with other traces)."""
+    return _evaluate(program_path, workload_names(), trace_set("heldout"))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -10,6 +13,7 @@ from tests.problems.helpers import (initial_source, load_evaluator, spot_peeker,
 
 BASELINE = initial_source("spot_scheduling")
 ev = load_evaluator("spot_scheduling")
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "data" / "spot_traces"
 
 
 GREEDY = spot_policy("""
@@ -101,12 +105,12 @@ def test_idle_job_misses_its_deadline_and_counts_as_the_miss_cost():
         739.4 + 0.25 * 729.4)
 
 
-def test_traces_are_seeded_and_within_the_calibrated_range():
-    assert ev.availability_trace("stable", 1) == ev.availability_trace("stable", 1)
-    assert ev.availability_trace("stable", 1) != ev.availability_trace("stable", 2)
-    fractions = {env: np.mean([np.frombuffer(ev.availability_trace(env, s), np.uint8).mean()
-                               for s in range(1, 31)]) for env in ev.ENVIRONMENTS}
-    assert fractions["scarce"] < 0.45 < fractions["moderate"] < fractions["stable"]
+def test_environments_are_the_calibrated_zones_and_traces_are_seeded():
+    assert list(ev.spot_traces.ZONES) == ["2a-k80", "2b-k80", "2a-v100", "2b-v100"]
+    trace = ev.availability_trace("2b-v100", 1)
+    assert len(trace) == ev.HORIZON_TICKS == 552
+    assert np.array_equal(trace, ev.availability_trace("2b-v100", 1))
+    assert not np.array_equal(trace, ev.availability_trace("2b-v100", 2))
     assert len(ev.workload_names()) == 36
 
 
@@ -143,7 +147,7 @@ def test_greedy_differs_and_always_on_demand_is_worse(tmp_path, baseline):
     assert greedy["combined_score"] < 1.0 and greedy["deadline_misses"] == 0
     assert greedy["mean_cost_d92"] < baseline[1]["mean_cost_d92"]
     assert greedy["mean_cost_d52"] > baseline[1]["mean_cost_d52"]
-    names = ["stable-d70-r0.2", "scarce-d52-r0.4"]
+    names = ["2a-k80-d70-r0.2", "2b-k80-d52-r0.4"]
     on_demand = ev.evaluate(write_candidate(tmp_path, spot_policy("return ON_DEMAND"), "od.py"),
                             workloads=names)
     assert set(on_demand["per_workload"]) == set(names)
@@ -180,36 +184,37 @@ def test_tuning_the_safety_margin_moves_the_score(tmp_path):
 ])
 def test_invalid_decisions_are_rejected_with_the_workload_named(tmp_path, answer, reason):
     result = ev.evaluate(write_candidate(tmp_path, spot_policy(f"return {answer}")),
-                         workloads=["churny-d70-r0.2"])
+                         workloads=["2b-v100-d70-r0.2"])
     assert result["combined_score"] == 0.0
-    assert reason in result["error"] and "churny-d70-r0.2 (trace seed 1), tick 0" in result["error"]
+    assert reason in result["error"]
+    assert "2b-v100-d70-r0.2 (trace seed 1), tick 0" in result["error"]
 
 
 def test_crashes_and_missing_entry_points_are_reported(tmp_path):
     crash = ev.evaluate(write_candidate(tmp_path, spot_policy(
         "if obs.tick == 5:\n    raise RuntimeError('boom')\nreturn SPOT")),
-        workloads=["stable-d52-r0.02"])
+        workloads=["2a-k80-d52-r0.02"])
     assert crash["combined_score"] == 0.0
     assert "tick 5: RuntimeError: boom" in crash["error"]
     missing = ev.evaluate(write_candidate(tmp_path, "x = 1\n", "empty.py"),
-                          workloads=["stable-d52-r0.02"])
+                          workloads=["2a-k80-d52-r0.02"])
     assert missing["combined_score"] == 0.0 and "Policy" in missing["error"]
     broken = ev.evaluate(write_candidate(tmp_path, "def (:\n", "broken.py"),
-                         workloads=["stable-d52-r0.02"])
+                         workloads=["2a-k80-d52-r0.02"])
     assert broken["combined_score"] == 0.0 and "SyntaxError" in broken["error"]
     exits = ev.evaluate(write_candidate(tmp_path, "raise SystemExit(3)\n", "exit.py"),
-                        workloads=["stable-d52-r0.02"])
+                        workloads=["2a-k80-d52-r0.02"])
     assert exits["combined_score"] == 0.0 and "SystemExit" in exits["error"]
 
 
 def test_a_slow_candidate_times_out(tmp_path):
-    sims = ev.build_sims(["stable-d52-r0.02"], [1])
+    sims = ev.build_sims(["2a-k80-d52-r0.02"], ev.trace_set("train"))
     with pytest.raises(ev.CandidateError, match="timed out after 1 s"):
         ev.run_candidate(write_candidate(tmp_path, spot_policy("while True:\n    pass")), sims, 1.0)
 
 
 def test_raw_answers_are_validated_and_claimed_scores_ignored(tmp_path):
-    names = ["stable-d52-r0.02"]  # 30 jobs
+    names = ["2a-k80-d52-r0.02"]  # 30 jobs
     # a hostile child writing straight to the answer channel (fd 3, duplicated before import)
     junk = "import os\nos.write(3, b'{\"combined_score\": 99}\\n')\n"
     result = ev.evaluate(write_candidate(tmp_path, junk, "junk.py"), workloads=names)
@@ -228,9 +233,9 @@ def test_raw_answers_are_validated_and_claimed_scores_ignored(tmp_path):
 
 def test_unknown_workloads_list_the_valid_names(tmp_path):
     result = ev.evaluate(write_candidate(tmp_path, BASELINE),
-                         workloads=["stable-d52-r0.02", "nope"])
+                         workloads=["2a-k80-d52-r0.02", "nope"])
     assert result["combined_score"] == 0.0
-    assert "nope" in result["error"] and "scarce-d92-r0.4" in result["error"]
+    assert "nope" in result["error"] and "2b-k80-d92-r0.4" in result["error"]
 
 
 # Scans every object the child process holds for a 0/1 sequence as long as a trace (552 ticks;
@@ -240,5 +245,45 @@ PEEKER = spot_peeker("len(obs.history) != obs.tick + 1",
 
 
 def test_the_child_never_holds_future_availability(tmp_path):
-    result = ev.evaluate(write_candidate(tmp_path, PEEKER), workloads=["moderate-d52-r0.2"])
+    result = ev.evaluate(write_candidate(tmp_path, PEEKER), workloads=["2a-v100-d52-r0.2"])
     assert "error" not in result, result.get("error")
+
+
+# --- your own traces ($ADRS_DATA_DIR) -----------------------------------------------------------
+
+def test_real_traces_replace_the_synthetic_ones(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADRS_DATA_DIR", str(FIXTURE))
+    path = write_candidate(tmp_path, BASELINE)
+    train, heldout = ev.evaluate(path), ev.evaluate_heldout(path)
+    zones = ["zone-a_k80", "zone-b_v100"]  # the fixture's zone folders name the environments
+    assert list(train["per_workload"]) == [f"{z}-d{d}-r{r}" for z in zones for d in (52, 70, 92)
+                                           for r in ("0.02", "0.2", "0.4")]
+    for result, split in ((train, "train"), (heldout, "heldout")):
+        assert result["combined_score"] == 1.0 and result["simulations"] == 36  # 2 traces a zone
+        assert result["artifacts"]["data_source"] == \
+            f"ADRS_DATA_DIR={FIXTURE}: 2 zones, 4 {split} traces"
+    assert "worst trace zone-" in train["artifacts"]["worst_workloads"]
+    files = {split: {name for traces in ev.trace_set(split).by_env.values()
+                     for _, name, _ in traces} for split in ("train", "heldout")}
+    assert len(files["train"]) == len(files["heldout"]) == 4
+    assert not files["train"] & files["heldout"]
+    one = ev.evaluate(path, workloads=["zone-b_v100-d70-r0.2"])
+    assert list(one["per_workload"]) == ["zone-b_v100-d70-r0.2"]
+
+
+def test_synthetic_data_is_the_default_and_says_so(baseline):
+    _, train, heldout = baseline
+    assert train["artifacts"]["data_source"].startswith("synthetic: 4 zone laws calibrated")
+    assert "heldout seeds 1001-1030" in heldout["artifacts"]["data_source"]
+
+
+def test_a_malformed_trace_file_stops_the_evaluation_and_names_the_file(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    shutil.copytree(FIXTURE, data)
+    bad = data / "zone-b_v100" / "3.json"
+    bad.write_text('{"metadata": {"gap_seconds": 600}, "data": [0, 1, "x"]}')
+    monkeypatch.setenv("ADRS_DATA_DIR", str(data))
+    with pytest.raises(ev.spot_traces.TraceError) as caught:
+        ev.evaluate(write_candidate(tmp_path, BASELINE))
+    assert str(caught.value) == \
+        f"{bad}: data[2] is 'x'; expected 0 (spot available) or 1 (preempted)"
