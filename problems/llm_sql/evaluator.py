@@ -16,31 +16,39 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import importlib.util
 import itertools
-import json
 import math
-import os
 import random
-import select
-import signal
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Callable
 
 PROBLEM_DIR = Path(__file__).resolve().parent
 ENTRY_POINT = "reorder_table"
-STDERR_TAIL_CHARS = 2000
 HIT_WEIGHT = 0.95              # combined = 0.95 x hit rate + 0.05 x speed term (as the paper's)
 SPEED_CAP = 10.0               # 10x faster than the baseline earns the whole speed term
 MIN_CALL_SECONDS = 1e-3        # floor of both measured times: below it timing is noise
-PING_REPEATS = 7
 WARMUP_SEED = 12345
+
+
+def _load_harness() -> ModuleType:
+    """The sibling _harness.py, loaded by path: the folder works wherever it is copied, and
+    problems loaded side by side in one process each keep their own copy."""
+    name = f"{__name__}._harness"
+    spec = importlib.util.spec_from_file_location(name, PROBLEM_DIR / "_harness.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+harness = _load_harness()
 
 
 def serialise(column: str, value: str) -> str:
@@ -276,10 +284,10 @@ def validate_order(workload: Workload, answer: Any) -> list[tuple[int, list[int]
     for position, item in enumerate(answer):
         if not isinstance(item, list) or len(item) != 2:
             raise InvalidAnswer(f"position {position}: expected a (row, field order) pair, "
-                                f"got {_short(item)}")
+                                f"got {harness.short(item)}")
         row, order = item
         if type(row) is not int or not 0 <= row < n:
-            raise InvalidAnswer(f"position {position}: row {_short(row)} is not an int "
+            raise InvalidAnswer(f"position {position}: row {harness.short(row)} is not an int "
                                 f"in 0..{n - 1}")
         if seen[row]:
             raise InvalidAnswer(f"position {position}: row {row} appears twice")
@@ -287,7 +295,7 @@ def validate_order(workload: Workload, answer: Any) -> list[tuple[int, list[int]
         if (not isinstance(order, list) or len(order) != m
                 or not all(type(f) is int for f in order) or set(order) != fields):
             raise InvalidAnswer(f"position {position}: the field order of row {row} must be a "
-                                f"permutation of 0..{m - 1}, got {_short(order)}")
+                                f"permutation of 0..{m - 1}, got {harness.short(order)}")
         out.append((row, order))
     return out
 
@@ -336,11 +344,6 @@ def speed_term(reference_seconds: float, candidate_seconds: float) -> float:
     """0.5 at the baseline's speed, 1.0 at SPEED_CAP times faster, 0.0 at SPEED_CAP times slower."""
     ratio = max(reference_seconds, MIN_CALL_SECONDS) / max(candidate_seconds, MIN_CALL_SECONDS)
     return min(1.0, max(0.0, 0.5 + 0.5 * math.log(ratio) / math.log(SPEED_CAP)))
-
-
-def _short(value: Any, limit: int = 80) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # ---------------------------------------------------------------------------------------------
@@ -399,160 +402,8 @@ def _sorted_rows(rows: list[list[str]], ids: list[int], fields: list[int],
 
 
 # ---------------------------------------------------------------------------------------------
-# The candidate's child process: a small server that imports the candidate and answers requests.
+# The candidate's child process: the shared harness (_harness.py) serves and times it.
 # ---------------------------------------------------------------------------------------------
-
-# fd 1 is pointed at stderr before the candidate is imported, so its prints cannot corrupt answers.
-_DRIVER = r"""
-import importlib.util, json, os, sys, traceback
-answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
-os.dup2(2, 1)
-sys.stdout = sys.stderr
-def send(message):
-    answers.write(json.dumps(message) + "\n")
-    answers.flush()
-def reason(exc):
-    return "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()[-1]
-def plain(value):
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if isinstance(value, (list, tuple)):
-        return [plain(item) for item in value]
-    return value
-try:
-    spec = importlib.util.spec_from_file_location("candidate", sys.argv[1])
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["candidate"] = module  # dataclasses and pickle look a module up by name
-    spec.loader.exec_module(module)
-    entry = getattr(module, sys.argv[2])
-except BaseException as exc:
-    send({"error": "import failed: " + reason(exc)})
-    raise SystemExit(0)
-send({"ok": True})
-tasks, results = {}, {}
-for line in sys.stdin:
-    request = json.loads(line)
-    op = request["op"]
-    if op == "ping":
-        send({"ok": True})
-    elif op == "load":
-        for key, args in request["tasks"].items():
-            for index in request.get("arrays", ()):
-                import numpy
-                args[index] = numpy.asarray(args[index], dtype=numpy.float64)
-            tasks[key] = args
-        send({"ok": True})
-    elif op == "run":
-        try:
-            results[request["key"]] = entry(*tasks.pop(request["key"]))
-        except BaseException as exc:
-            send({"error": reason(exc)})
-            continue
-        send({"ok": True})
-    elif op == "fetch":
-        try:
-            send({"ok": True, "result": plain(results.pop(request["key"]))})
-        except BaseException as exc:
-            send({"error": "answer cannot be sent as JSON: " + reason(exc)})
-"""
-
-
-class CandidateFailure(RuntimeError):
-    """The candidate crashed, timed out or broke the protocol; the message says which."""
-
-
-def candidate_command(argv: list[str]) -> list[str]:
-    """argv behind the jail adrs's sandbox offers in $ADRS_CANDIDATE_PREFIX (a JSON argv) so the
-    candidate cannot read this folder; unchanged when the variable is unset (standalone runs)."""
-    prefix = json.loads(os.environ.get("ADRS_CANDIDATE_PREFIX") or "[]")
-    return [str(part) for part in prefix] + argv
-
-
-class CandidateSession:
-    """A child process serving one candidate program; every request shares one deadline."""
-
-    def __init__(self, program_path: str, entry: str, timeout_seconds: float, *,
-                 trusted: bool = False) -> None:
-        self._timeout = timeout_seconds
-        self._deadline = time.monotonic() + timeout_seconds
-        self._stderr = tempfile.TemporaryFile()
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
-               "PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-               "MKL_NUM_THREADS": "1"}
-        # -s -P instead of -I: -I would also drop PYTHONHASHSEED and make set order vary per run.
-        argv = [sys.executable, "-s", "-P", "-c", _DRIVER, str(program_path), entry]
-        # The trusted reference is this very file: only the candidate goes behind the jail.
-        self._proc = subprocess.Popen(
-            argv if trusted else candidate_command(argv),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=env,
-            start_new_session=True)
-        self._buffer = b""
-        self._receive()
-
-    def request(self, message: dict[str, Any]) -> dict[str, Any]:
-        try:
-            assert self._proc.stdin is not None
-            self._proc.stdin.write((json.dumps(message) + "\n").encode())
-            self._proc.stdin.flush()
-        except (BrokenPipeError, OSError):
-            raise CandidateFailure(self._crash_text()) from None
-        return self._receive()
-
-    def timed_request(self, message: dict[str, Any]) -> float:
-        """Wall seconds from sending the request to reading the reply."""
-        started = time.perf_counter()
-        self.request(message)
-        return time.perf_counter() - started
-
-    def _receive(self) -> dict[str, Any]:
-        assert self._proc.stdout is not None
-        fd = self._proc.stdout.fileno()
-        while b"\n" not in self._buffer:
-            remaining = self._deadline - time.monotonic()
-            if remaining <= 0:
-                raise CandidateFailure(f"timed out after {self._timeout:g} s")
-            ready, _, _ = select.select([fd], [], [], remaining)
-            if not ready:
-                continue
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                raise CandidateFailure(self._crash_text())
-            self._buffer += chunk
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        try:
-            reply = json.loads(line)
-        except ValueError:
-            raise CandidateFailure("sent an unreadable answer") from None
-        if not isinstance(reply, dict) or "error" in reply:
-            raise CandidateFailure(str(reply.get("error") if isinstance(reply, dict) else reply))
-        return reply
-
-    def _crash_text(self) -> str:
-        self._proc.wait()
-        self._stderr.seek(0)
-        text = self._stderr.read().decode(errors="replace")
-        lines = [line for line in text.splitlines() if line.strip()]
-        last = lines[-1][-STDERR_TAIL_CHARS:] if lines else "no output"
-        return f"exited with code {self._proc.returncode}: {last}"
-
-    def close(self) -> None:
-        try:
-            os.killpg(self._proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass  # already gone with its group
-        self._proc.wait()
-        for stream in (self._proc.stdin, self._proc.stdout, self._stderr):
-            if stream is not None:
-                stream.close()
-
-
-@dataclass(frozen=True)
-class Measured:
-    answer: Any
-    candidate_seconds: float
-    reference_seconds: float
-    reference_answer: list
-
 
 def warmup_task() -> list[Any]:
     """An unscored table solved first, so imports and caches warm up outside the timed calls."""
@@ -560,70 +411,15 @@ def warmup_task() -> list[Any]:
     return [columns, rows]
 
 
-class TimedServer:
-    """A session ready for timed calls: inputs loaded, warmed up, its round trip calibrated."""
-
-    def __init__(self, program_path: str, entry: str, tasks: dict[str, Any],
-                 timeout_seconds: float, *, trusted: bool = False) -> None:
-        self.session = CandidateSession(program_path, entry, timeout_seconds, trusted=trusted)
-        try:
-            self.session.request({"op": "load", "tasks": {**tasks, "warmup": warmup_task()}})
-            try:
-                self.session.request({"op": "run", "key": "warmup"})
-                self.session.request({"op": "fetch", "key": "warmup"})
-            except CandidateFailure as exc:
-                raise CandidateFailure(f"warm-up table: {exc}") from None
-            self.round_trip = statistics.median(self.session.timed_request({"op": "ping"})
-                                                for _ in range(PING_REPEATS))
-        except BaseException:
-            self.session.close()
-            raise
-
-    def call(self, key: str) -> tuple[Any, float]:
-        """The answer for one loaded input and the seconds the call took, round trip removed."""
-        elapsed = self.session.timed_request({"op": "run", "key": key})
-        answer = self.session.request({"op": "fetch", "key": key})["result"]
-        return answer, max(elapsed - self.round_trip, 0.0)
-
-
-def _reference_call(reference: TimedServer, key: str) -> tuple[Any, float]:
-    try:
-        return reference.call(key)
-    except CandidateFailure as exc:
-        raise RuntimeError(f"the trusted reference failed: {exc}") from None
-
-
 def run_tables(program_path: str, workloads: list[Workload],
-               timeout_seconds: float) -> dict[str, Measured]:
-    """Every table's answer and times. The trusted reference runs in a child of its own, served
-    the same way, and is timed right before or after the candidate on the same table. Each table
-    is solved once: the first sight of an input cannot profit from a cache of earlier answers."""
-    tasks = {w.name: w.task() for w in workloads}
-    candidate = TimedServer(program_path, ENTRY_POINT, tasks, timeout_seconds)
-    try:
-        try:
-            reference = TimedServer(str(PROBLEM_DIR / "evaluator.py"), "reference_reorder",
-                                    tasks, timeout_seconds, trusted=True)
-        except CandidateFailure as exc:
-            raise RuntimeError(f"the trusted reference failed: {exc}") from None
-        try:
-            measured = {}
-            for index, w in enumerate(workloads):
-                # Alternate who goes first, so neither always meets a cold CPU or cache.
-                if index % 2:
-                    reference_answer, reference_seconds = _reference_call(reference, w.name)
-                try:
-                    answer, seconds = candidate.call(w.name)
-                except CandidateFailure as exc:
-                    raise CandidateFailure(f"workload {w.name}: {exc}") from None
-                if not index % 2:
-                    reference_answer, reference_seconds = _reference_call(reference, w.name)
-                measured[w.name] = Measured(answer, seconds, reference_seconds, reference_answer)
-            return measured
-        finally:
-            reference.session.close()
-    finally:
-        candidate.session.close()
+               timeout_seconds: float) -> dict[str, Any]:
+    """Every table's answer and times (harness.Measured by name); the trusted reference runs in a
+    child of its own and is timed right before or after the candidate on the same table. Each
+    table is solved once: the first sight of an input cannot profit from a cache of answers."""
+    return harness.solve(program_path, ENTRY_POINT, {w.name: w.task() for w in workloads},
+                         timeout_seconds,
+                         reference=(str(PROBLEM_DIR / "evaluator.py"), "reference_reorder"),
+                         warmup=warmup_task())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -637,14 +433,13 @@ def load_config() -> dict[str, Any]:
 
 def evaluate(program_path: str, workloads: list[str] | None = None) -> dict[str, Any]:
     config = load_config()
-    chosen = make_workloads(list(config["workloads"]["train_seeds"]))
-    if workloads is not None:
-        by_name = {w.name: w for w in chosen}
-        unknown = [name for name in workloads if name not in by_name]
-        if unknown or not workloads:
-            return _failed(f"unknown workloads {unknown}; valid names: {', '.join(by_name)}")
-        chosen = [by_name[name] for name in workloads]
-    return score_program(program_path, chosen, float(config["candidate"]["timeout_seconds"]))
+    pool = {w.name: w for w in make_workloads(list(config["workloads"]["train_seeds"]))}
+    try:
+        names = harness.select_workloads(workloads, list(pool))
+    except ValueError as exc:
+        return harness.failure(str(exc))
+    return score_program(program_path, [pool[name] for name in names],
+                         float(config["candidate"]["timeout_seconds"]))
 
 
 def evaluate_heldout(program_path: str) -> dict[str, Any]:
@@ -675,18 +470,19 @@ def score_program(program_path: str, workloads: list[Workload],
     started = time.perf_counter()
     try:
         measured = run_tables(program_path, workloads, timeout_seconds)
-    except CandidateFailure as exc:
-        return _failed(f"candidate failed: {exc}")
+    except harness.CandidateFailure as exc:
+        return harness.failure(str(exc), stderr_tail=exc.stderr_tail,
+                               timings={"evaluation_seconds": time.perf_counter() - started})
     results: dict[str, WorkloadResult] = {}
     for w in workloads:
         m = measured[w.name]
         try:
             order = validate_order(w, m.answer)
         except InvalidAnswer as exc:
-            return _failed(f"workload {w.name}: invalid answer: {exc}")
+            return harness.failure(f"workload {w.name}: invalid answer: {exc}")
         reference = validate_order(w, m.reference_answer)
         results[w.name] = WorkloadResult(hit_rate(w, order), hit_rate(w, reference),
-                                         m.candidate_seconds, m.reference_seconds)
+                                         m.seconds, m.reference_seconds)
     per_workload = {name: r.score for name, r in results.items()}
     ratios = [max(r.reference_seconds, MIN_CALL_SECONDS)
               / max(r.candidate_seconds, MIN_CALL_SECONDS) for r in results.values()]
@@ -713,7 +509,3 @@ def _worst_text(results: dict[str, WorkloadResult], count: int = 3) -> str:
         f"baseline {results[name].reference_hit_rate:.4f}, call "
         f"{1000 * results[name].candidate_seconds:.1f} ms vs baseline "
         f"{1000 * results[name].reference_seconds:.1f} ms" for name in worst)
-
-
-def _failed(error: str) -> dict[str, Any]:
-    return {"combined_score": 0.0, "error": error}

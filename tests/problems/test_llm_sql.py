@@ -121,7 +121,7 @@ def test_crash_timeout_and_bad_import_score_zero(tmp_path):
                                       "    raise IndexError('no such column')\n", "crash.py")
     result = ev.evaluate(crash, workloads=["tiny-s1"])
     assert result["combined_score"] == 0.0
-    assert "warm-up table" in result["error"] and "IndexError: no such column" in result["error"]
+    assert "warm-up input" in result["error"] and "IndexError: no such column" in result["error"]
 
     bad_import = write_candidate(tmp_path, "import no_such_module_here\n", "bad_import.py")
     assert "import failed" in ev.evaluate(bad_import, workloads=["tiny-s1"])["error"]
