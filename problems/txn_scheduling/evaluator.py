@@ -2,7 +2,8 @@
 
 The candidate program runs in a child process and only returns an order per workload; this module
 generates the workloads, validates each order strictly and recomputes every figure itself with an
-exact simulator of strict two-phase locking (see README.md for the model). Standard library only.
+exact simulator of the chosen model: the paper's conflict model (the default) or strict two-phase
+locking (see README.md). Standard library only.
 """
 
 import importlib.util
@@ -41,24 +42,67 @@ harness = _load_harness()
 
 # --------------------------------------------------------------------------- settings
 
+MODELS = ("conflict", "strict-2pl")  # the first is the default
+
+
 @dataclass(frozen=True)
 class Settings:
-    """What problem.toml says about workloads and the candidate's time budget."""
+    """What problem.toml says about workloads, the execution model and the candidate's budget."""
 
     train_seeds: tuple[int, ...]
     heldout_seeds: tuple[int, ...]
     candidate_timeout: float
+    model: str = MODELS[0]
 
 
 def load_settings(path: Path = HERE / "problem.toml") -> Settings:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     seeds = data["workloads"]
+    model = seeds.get("model", MODELS[0])
+    if model not in MODELS:
+        raise ValueError(f"problem.toml: [workloads] model = {model!r} is not one of "
+                         f"{', '.join(MODELS)}")
     return Settings(train_seeds=tuple(int(s) for s in seeds["train_seeds"]),
                     heldout_seeds=tuple(int(s) for s in seeds["heldout_seeds"]),
-                    candidate_timeout=float(data["candidate"]["timeout_seconds"]))
+                    candidate_timeout=float(data["candidate"]["timeout_seconds"]), model=model)
 
 
-# --------------------------------------------------------------------------- the model
+# --------------------------------------------------------------------------- the models
+
+def start_times(workload: Workload, order: list[int], model: str = MODELS[0]) -> list[int]:
+    """Start time of each transaction of `order` (same positions) under `model` (README.md)."""
+    if model == "conflict":
+        return conflict_starts(workload, order)
+    if model == "strict-2pl":
+        return two_phase_starts(workload, order)
+    raise ValueError(f"unknown model {model!r}; known: {', '.join(MODELS)}")
+
+
+def conflict_starts(workload: Workload, order: list[int]) -> list[int]:
+    """The paper's model (Cheng et al., VLDB'24): an operation takes one time unit on its key, and
+    the given order is the serial order on every key. So a transaction starts at the earliest time
+    >= 0 at which each of its writes falls after the latest operation of an earlier transaction on
+    that key, and each of its reads after the latest such write. Nothing else delays it: no locks
+    held to commit, no floor from the transaction before it.
+    """
+    last_op: dict[int, int] = {}     # key -> time of the latest operation on it so far
+    last_write: dict[int, int] = {}  # key -> time of the latest write to it so far
+    starts = []
+    for t in order:
+        ops = workload[t]
+        start = 0
+        for offset, (op, key) in enumerate(ops):
+            after = last_op if op == "w" else last_write
+            if key in after:
+                start = max(start, after[key] + 1 - offset)
+        for offset, (op, key) in enumerate(ops):
+            moment = start + offset
+            last_op[key] = max(last_op.get(key, moment), moment)
+            if op == "w":
+                last_write[key] = max(last_write.get(key, moment), moment)
+        starts.append(start)
+    return starts
+
 
 @dataclass(frozen=True)
 class Lock:
@@ -85,8 +129,9 @@ def compile_txn(ops: list[Op]) -> Txn:
     return Txn(len(ops), tuple(Lock(k, first[k], writes[k]) for k in first))
 
 
-def start_times(workload: Workload, order: list[int]) -> list[int]:
-    """Start time of each transaction of `order` (same positions), admitted one by one.
+def two_phase_starts(workload: Workload, order: list[int]) -> list[int]:
+    """The strict two-phase-locking variant: transactions are admitted one by one, none before
+    the one admitted just before it.
 
     A transaction starting at s holds key k over [s + first_k, s + length). Against a holder whose
     interval is [a, b) on a key where either side writes, overlap means s + first_k < b and
@@ -123,9 +168,9 @@ def earliest_free(floor: int, forbidden: list[tuple[int, int]]) -> int:
     return start
 
 
-def makespan(workload: Workload, order: list[int]) -> int:
+def makespan(workload: Workload, order: list[int], model: str = MODELS[0]) -> int:
     """Largest commit time of the schedule (0 for an empty batch)."""
-    starts = start_times(workload, order)
+    starts = start_times(workload, order, model)
     return max((s + len(workload[t]) for s, t in zip(starts, order)), default=0)
 
 
@@ -183,7 +228,8 @@ def _zipf_batch(rng: random.Random) -> Workload:
 
 
 def _rmw_batch(rng: random.Random) -> Workload:
-    """Read-modify-write of one hot key per transaction, padded with work that conflicts with nothing."""
+    """Read-modify-write of a hot key (half the transactions: of two hot keys), padded with work
+    that conflicts with nothing."""
     hot_keys = list(range(rng.randint(3, 6)))
     catalog = list(range(100, 150))  # read by many, written by none
     batch: Workload = []
@@ -196,10 +242,12 @@ def _rmw_batch(rng: random.Random) -> Workload:
                 ops.append(("r", rng.choice(catalog)))
             else:
                 ops.append(("r" if rng.random() < 0.5 else "w", private + i))
-        key = rng.choice(hot_keys)
-        read_at = rng.randrange(length - 1)
-        ops[read_at] = ("r", key)
-        ops[rng.randrange(read_at + 1, length)] = ("w", key)
+        free = list(range(length))
+        for key in rng.sample(hot_keys, 2 if rng.random() < 0.5 else 1):
+            read_at, write_at = sorted(rng.sample(free, 2))
+            ops[read_at], ops[write_at] = ("r", key), ("w", key)
+            free.remove(read_at)
+            free.remove(write_at)
         batch.append(ops)
     return batch
 
@@ -263,14 +311,17 @@ def validate_order(order: Any, n: int) -> str | None:
     return None
 
 
-def score_program(program_path: str, workloads: dict[str, Workload], timeout: float) -> dict:
-    """Run the candidate on the workloads and score its orders; never raises for a bad candidate."""
+def score_program(program_path: str, workloads: dict[str, Workload], timeout: float,
+                  model: str = MODELS[0]) -> dict:
+    """Run the candidate on the workloads and score its orders under `model`; never raises for a
+    bad candidate."""
     if not Path(program_path).is_file():
         return harness.failure(f"program not found: {program_path}")
     started = time.perf_counter()
+    tasks = {name: [workload, model] for name, workload in workloads.items()}
     try:
-        answers = harness.solve(program_path, ENTRY_POINT, {n: [w] for n, w in workloads.items()},
-                                timeout, tuples={0: 2}, exact=True)
+        answers = harness.solve(program_path, ENTRY_POINT, tasks, timeout, tuples={0: 2},
+                                exact=True)
     except harness.CandidateFailure as exc:
         return harness.failure(str(exc), stderr_tail=exc.stderr_tail,
                                timings={"evaluation_seconds": time.perf_counter() - started})
@@ -282,7 +333,7 @@ def score_program(program_path: str, workloads: dict[str, Workload], timeout: fl
         problem = validate_order(order, len(workload))
         if problem is not None:
             return harness.failure(f"workload {name}: {problem}", timings=timings)
-        spans[name] = makespan(workload, order)
+        spans[name] = makespan(workload, order, model)
     scores = {name: workload_score(workloads[name], span) for name, span in spans.items()}
     total = sum(spans.values())
     return {
@@ -318,11 +369,11 @@ def evaluate(program_path: str, workloads: list[str] | None = None) -> dict:
     except ValueError as exc:
         return harness.failure(str(exc))
     return score_program(program_path, {name: pool[name] for name in names},
-                         settings.candidate_timeout)
+                         settings.candidate_timeout, settings.model)
 
 
 def evaluate_heldout(program_path: str) -> dict:
     """Score the program on the held-out workloads (never sent by `evaluate`)."""
     settings = load_settings()
     return score_program(program_path, build_workloads(settings.heldout_seeds),
-                         settings.candidate_timeout)
+                         settings.candidate_timeout, settings.model)

@@ -44,7 +44,7 @@ def trivial(transactions):
 
 
 def _program(body: str, schedule: str = "return trivial(transactions)") -> str:
-    return (TRIVIAL + "\n" + body.strip("\n") + "\n\n\ndef schedule(transactions):\n    "
+    return (TRIVIAL + "\n" + body.strip("\n") + "\n\n\ndef schedule(transactions, model):\n    "
             + schedule + "\n")
 
 
@@ -55,7 +55,7 @@ def _at_import(body: str) -> str:
 def _in_schedule(body: str) -> str:
     """A schedule() that runs `body` (indented 4) and then returns the trivial order."""
     indented = "\n".join("    " + line for line in body.strip("\n").splitlines())
-    return TRIVIAL + "\n\ndef schedule(transactions):\n" + indented + \
+    return TRIVIAL + "\n\ndef schedule(transactions, model):\n" + indented + \
         "\n    return trivial(transactions)\n"
 
 
@@ -123,7 +123,7 @@ CASES: list[Case] = [
          Fail("KeyboardInterrupt")),
     Case("exception_in_schedule", _in_schedule("raise ValueError('no plan today')"),
          Fail("ValueError: no plan today")),
-    Case("syntax_error", "def schedule(transactions):\n    return [\n", Fail("SyntaxError")),
+    Case("syntax_error", "def schedule(transactions, model):\n    return [\n", Fail("SyntaxError")),
     Case("file_size_limit", _in_schedule(
         "with open('big.bin', 'wb') as f:\n    f.write(b'x' * (200 << 20))"),
         Fail("File too large")),

@@ -60,7 +60,7 @@ def _same_size_rewrite(path: Path, old: str, new: str) -> None:
 
 def test_a_same_size_rewrite_is_evaluated_afresh_txn(tmp_path):
     ev = load_evaluator("txn_scheduling")
-    program = Path(write_candidate(tmp_path, "def schedule(transactions):\n"
+    program = Path(write_candidate(tmp_path, "def schedule(transactions, model):\n"
                                              "    return list(range(len(transactions)))[::+1]\n"))
     forward = ev.evaluate(str(program), workloads=["zipf-s1"])
     _same_size_rewrite(program, "[::+1]", "[::-1]")
