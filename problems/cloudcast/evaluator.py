@@ -14,15 +14,9 @@ from __future__ import annotations
 import functools
 import heapq
 import importlib.util
-import json
 import math
-import os
 import random
-import select
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 import tomllib
 from dataclasses import dataclass
@@ -34,7 +28,21 @@ PROBLEM_DIR = Path(__file__).resolve().parent
 ENTRY_POINT = "plan_broadcast"
 BITS_PER_BYTE = 8.0
 SECONDS_PER_HOUR = 3600.0
-STDERR_TAIL_CHARS = 2000
+
+
+def _load_harness() -> ModuleType:
+    """The sibling _harness.py, loaded by path: the folder works wherever it is copied, and
+    problems loaded side by side in one process each keep their own copy."""
+    name = f"{__name__}._harness"
+    spec = importlib.util.spec_from_file_location(name, PROBLEM_DIR / "_harness.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+harness = _load_harness()
 
 
 def _load_sibling(module: str) -> ModuleType:
@@ -278,7 +286,7 @@ def validate_plan(workload: Workload, answer: Any) -> list[list[tuple[int, int]]
             if (not isinstance(item, list) or len(item) != 2
                     or not all(type(x) is int for x in item)):
                 raise InvalidAnswer(f"partition {k}: an edge must be a pair of int region ids, "
-                                    f"got {_short(item)}")
+                                    f"got {harness.short(item)}")
             edge = (item[0], item[1])
             if edge not in edges:
                 raise InvalidAnswer(f"partition {k}: edge {list(edge)} is not in the graph")
@@ -306,167 +314,24 @@ def _reachable(source: int, edges: set[tuple[int, int]]) -> set[int]:
     return seen
 
 
-def _short(value: Any, limit: int = 80) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 # ---------------------------------------------------------------------------------------------
-# The candidate's child process: a small server that imports the candidate and answers requests.
+# The candidate's child process: the shared harness (_harness.py) serves and times it.
 # ---------------------------------------------------------------------------------------------
 
-# fd 1 is pointed at stderr before the candidate is imported, so its prints cannot corrupt answers.
-_DRIVER = r"""
-import importlib.util, json, os, sys, traceback
-answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
-os.dup2(2, 1)
-sys.stdout = sys.stderr
-def send(message):
-    answers.write(json.dumps(message) + "\n")
-    answers.flush()
-def reason(exc):
-    return "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()[-1]
-def plain(value):
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if isinstance(value, (list, tuple)):
-        return [plain(item) for item in value]
-    return value
-try:
-    spec = importlib.util.spec_from_file_location("candidate", sys.argv[1])
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["candidate"] = module  # dataclasses and pickle look a module up by name
-    spec.loader.exec_module(module)
-    entry = getattr(module, sys.argv[2])
-except BaseException as exc:
-    send({"error": "import failed: " + reason(exc)})
-    raise SystemExit(0)
-send({"ok": True})
-tasks, results = {}, {}
-for line in sys.stdin:
-    request = json.loads(line)
-    op = request["op"]
-    if op == "ping":
-        send({"ok": True})
-    elif op == "load":
-        for key, args in request["tasks"].items():
-            for index in request.get("arrays", ()):
-                import numpy
-                args[index] = numpy.asarray(args[index], dtype=numpy.float64)
-            tasks[key] = args
-        send({"ok": True})
-    elif op == "run":
-        try:
-            results[request["key"]] = entry(*tasks.pop(request["key"]))
-        except BaseException as exc:
-            send({"error": reason(exc)})
-            continue
-        send({"ok": True})
-    elif op == "fetch":
-        try:
-            send({"ok": True, "result": plain(results.pop(request["key"]))})
-        except BaseException as exc:
-            send({"error": "answer cannot be sent as JSON: " + reason(exc)})
-"""
-
-
-class CandidateFailure(RuntimeError):
-    """The candidate crashed, timed out or broke the protocol; the message says which."""
-
-
-def candidate_command(argv: list[str]) -> list[str]:
-    """argv behind the jail adrs's sandbox offers in $ADRS_CANDIDATE_PREFIX (a JSON argv) so the
-    candidate cannot read this folder; unchanged when the variable is unset (standalone runs)."""
-    prefix = json.loads(os.environ.get("ADRS_CANDIDATE_PREFIX") or "[]")
-    return [str(part) for part in prefix] + argv
-
-
-class CandidateSession:
-    """A child process serving one candidate program; every request shares one deadline."""
-
-    def __init__(self, program_path: str, entry: str, timeout_seconds: float) -> None:
-        self._timeout = timeout_seconds
-        self._deadline = time.monotonic() + timeout_seconds
-        self._stderr = tempfile.TemporaryFile()
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
-               "PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-               "MKL_NUM_THREADS": "1"}
-        # -s -P instead of -I: -I would also drop PYTHONHASHSEED and make set order vary per run.
-        self._proc = subprocess.Popen(
-            candidate_command([sys.executable, "-s", "-P", "-c", _DRIVER, str(program_path),
-                               entry]),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=env,
-            start_new_session=True)
-        self._buffer = b""
-        self._receive()
-
-    def request(self, message: dict[str, Any]) -> dict[str, Any]:
-        try:
-            assert self._proc.stdin is not None
-            self._proc.stdin.write((json.dumps(message) + "\n").encode())
-            self._proc.stdin.flush()
-        except (BrokenPipeError, OSError):
-            raise CandidateFailure(self._crash_text()) from None
-        return self._receive()
-
-    def _receive(self) -> dict[str, Any]:
-        assert self._proc.stdout is not None
-        fd = self._proc.stdout.fileno()
-        while b"\n" not in self._buffer:
-            remaining = self._deadline - time.monotonic()
-            if remaining <= 0:
-                raise CandidateFailure(f"timed out after {self._timeout:g} s")
-            ready, _, _ = select.select([fd], [], [], remaining)
-            if not ready:
-                continue
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                raise CandidateFailure(self._crash_text())
-            self._buffer += chunk
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        try:
-            reply = json.loads(line)
-        except ValueError:
-            raise CandidateFailure("sent an unreadable answer") from None
-        if not isinstance(reply, dict) or "error" in reply:
-            raise CandidateFailure(str(reply.get("error") if isinstance(reply, dict) else reply))
-        return reply
-
-    def _crash_text(self) -> str:
-        self._proc.wait()
-        self._stderr.seek(0)
-        text = self._stderr.read().decode(errors="replace")
-        lines = [line for line in text.splitlines() if line.strip()]
-        last = lines[-1][-STDERR_TAIL_CHARS:] if lines else "no output"
-        return f"exited with code {self._proc.returncode}: {last}"
-
-    def close(self) -> None:
-        try:
-            os.killpg(self._proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass  # already gone with its group
-        self._proc.wait()
-        for stream in (self._proc.stdin, self._proc.stdout, self._stderr):
-            if stream is not None:
-                stream.close()
+def reference_broadcast(network: dict[str, Any], source: int, destinations: list[int],
+                        num_partitions: int, data_gb: float) -> list[list[tuple[int, int]]]:
+    """reference_plan called as plan_broadcast is: the trusted code the candidate is timed beside."""
+    return reference_plan(Workload("reference", network, source, tuple(destinations),
+                                   num_partitions, data_gb))
 
 
 def solve_all(program_path: str, workloads: list[Workload],
               timeout_seconds: float) -> dict[str, Any]:
-    """The candidate's raw answer per workload; a CandidateFailure names the workload at fault."""
-    session = CandidateSession(program_path, ENTRY_POINT, timeout_seconds)
-    try:
-        session.request({"op": "load", "tasks": {w.name: w.task() for w in workloads}})
-        answers = {}
-        for w in workloads:
-            try:
-                session.request({"op": "run", "key": w.name})
-                answers[w.name] = session.request({"op": "fetch", "key": w.name})["result"]
-            except CandidateFailure as exc:
-                raise CandidateFailure(f"workload {w.name}: {exc}") from None
-        return answers
-    finally:
-        session.close()
+    """The candidate's answer and call time per workload (harness.Measured by name), the trusted
+    reference timed beside it; a CandidateFailure names the workload at fault."""
+    return harness.solve(program_path, ENTRY_POINT, {w.name: w.task() for w in workloads},
+                         timeout_seconds,
+                         reference=(str(PROBLEM_DIR / "evaluator.py"), "reference_broadcast"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -480,14 +345,13 @@ def load_config() -> dict[str, Any]:
 
 def evaluate(program_path: str, workloads: list[str] | None = None) -> dict[str, Any]:
     config = load_config()
-    chosen = make_workloads(list(config["workloads"]["train_seeds"]), data_grid())
-    if workloads is not None:
-        by_name = {w.name: w for w in chosen}
-        unknown = [name for name in workloads if name not in by_name]
-        if unknown or not workloads:
-            return _failed(f"unknown workloads {unknown}; valid names: {', '.join(by_name)}")
-        chosen = [by_name[name] for name in workloads]
-    return score_program(program_path, chosen, float(config["candidate"]["timeout_seconds"]))
+    pool = {w.name: w for w in make_workloads(list(config["workloads"]["train_seeds"]), data_grid())}
+    try:
+        names = harness.select_workloads(workloads, list(pool))
+    except ValueError as exc:
+        return harness.failure(str(exc))
+    return score_program(program_path, [pool[name] for name in names],
+                         float(config["candidate"]["timeout_seconds"]))
 
 
 def evaluate_heldout(program_path: str) -> dict[str, Any]:
@@ -505,15 +369,15 @@ def score_program(program_path: str, workloads: list[Workload],
     started = time.perf_counter()
     try:
         answers = solve_all(program_path, workloads, timeout_seconds)
-    except CandidateFailure as exc:
-        return _failed(f"candidate failed: {exc}")
-    candidate_seconds = time.perf_counter() - started
+    except harness.CandidateFailure as exc:
+        return harness.failure(str(exc), stderr_tail=exc.stderr_tail,
+                               timings={"evaluation_seconds": time.perf_counter() - started})
     costs: dict[str, Cost] = {}
     for w in workloads:
         try:
-            costs[w.name] = transfer_cost(w, validate_plan(w, answers[w.name]))
+            costs[w.name] = transfer_cost(w, validate_plan(w, answers[w.name].answer))
         except InvalidAnswer as exc:
-            return _failed(f"workload {w.name}: invalid answer: {exc}")
+            return harness.failure(f"workload {w.name}: invalid answer: {exc}")
     per_workload = {w.name: lower_bound_usd(w) / costs[w.name].total_usd for w in workloads}
     baseline = {w.name: transfer_cost(w, reference_plan(w)) for w in workloads}
     n = len(workloads)
@@ -527,7 +391,8 @@ def score_program(program_path: str, workloads: list[Workload],
         "per_workload": per_workload,
         "artifacts": {"worst_workloads": _worst_text(per_workload, costs, baseline),
                       "data_source": data_source()},
-        "timings": {"candidate_seconds": candidate_seconds,
+        "timings": {"candidate_call_ms": 1000 * sum(a.seconds for a in answers.values()),
+                    "baseline_call_ms": 1000 * sum(a.reference_seconds for a in answers.values()),
                     "evaluation_seconds": time.perf_counter() - started},
     }
 
@@ -543,7 +408,3 @@ def _worst_text(per_workload: dict[str, float], costs: dict[str, Cost],
                      f"{c.regions_used} regions) vs cheapest-path baseline ${b.total_usd:.2f} "
                      f"(egress ${b.egress_usd:.2f}, {b.seconds:.0f} s)")
     return "\n".join(lines)
-
-
-def _failed(error: str) -> dict[str, Any]:
-    return {"combined_score": 0.0, "error": error}

@@ -6,7 +6,8 @@ returns a placement (slot -> expert map, expert -> slots map, replica counts); t
 the placement strictly and scores its balance on the NEXT window of load, as in production. The
 wall time of each call is measured here, around the request to the child, minus a calibrated
 round trip, and compared with a trusted copy of the baseline timed on the same input at the same
-moment. Balance is deterministic; the speed term carries timing noise.
+moment. Balance is deterministic; the speed term moves in coarse steps, so the score repeats
+between runs. The public evaluator's per-slot balancedness is reported beside it.
 
     evaluate(program_path, workloads=None) -> dict   training workloads (or a named subset)
     evaluate_heldout(program_path) -> dict          held-out workloads
@@ -14,31 +15,42 @@ moment. Balance is deterministic; the speed term carries timing noise.
 
 from __future__ import annotations
 
-import json
+import dataclasses
+import importlib.util
 import math
-import os
-import select
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 
 PROBLEM_DIR = Path(__file__).resolve().parent
 ENTRY_POINT = "rebalance_experts"
-STDERR_TAIL_CHARS = 2000
 BALANCE_WEIGHT = 0.9           # combined = 0.9 x balancedness + 0.1 x speed term
-SPEED_CAP = 10.0               # 10x faster than the baseline earns the whole speed term
+SPEED_STEP = 4.0               # the speed term moves in steps of 4x faster or slower...
+SPEED_STEPS = 2                # ...two steps (16x faster) earn all of it, two slower none
 MIN_CALL_SECONDS = 1e-5        # floor of both measured times (the round trip is subtracted)
-PING_REPEATS = 7
 WARMUP_SEED = 12345
+
+
+def _load_harness() -> ModuleType:
+    """The sibling _harness.py, loaded by path: the folder works wherever it is copied, and
+    problems loaded side by side in one process each keep their own copy."""
+    name = f"{__name__}._harness"
+    spec = importlib.util.spec_from_file_location(name, PROBLEM_DIR / "_harness.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+harness = _load_harness()
 
 # ---------------------------------------------------------------------------------------------
 # Workloads: per-layer skewed expert popularity drifting between windows.
@@ -113,14 +125,17 @@ def make_loads(family: Family, rng: np.random.Generator) -> np.ndarray:
     return np.stack(windows)
 
 
-def make_workload(family_name: str, seed: int) -> Workload:
+def make_workload(family_name: str, seed: int, layers: int | None = None) -> Workload:
+    """One seeded workload of the family; `layers` overrides the family's number of layers."""
     rng = np.random.default_rng([seed, sorted(FAMILIES).index(family_name)])
     family = FAMILIES[family_name]
+    if layers is not None:
+        family = dataclasses.replace(family, num_layers=layers)
     return Workload(f"{family_name}-s{seed}", family, make_loads(family, rng))
 
 
-def make_workloads(seeds: list[int]) -> list[Workload]:
-    return [make_workload(family, seed) for seed in seeds for family in FAMILIES]
+def make_workloads(seeds: list[int], layers: int | None = None) -> list[Workload]:
+    return [make_workload(family, seed, layers) for seed in seeds for family in FAMILIES]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -207,10 +222,31 @@ def balancedness(load: np.ndarray, phy2log: np.ndarray, num_gpus: int) -> float:
     return float(ratio.mean())
 
 
-def speed_term(reference_seconds: float, candidate_seconds: float) -> float:
-    """0.5 at the baseline's speed, 1.0 at SPEED_CAP times faster, 0.0 at SPEED_CAP times slower."""
-    ratio = max(reference_seconds, MIN_CALL_SECONDS) / max(candidate_seconds, MIN_CALL_SECONDS)
-    return min(1.0, max(0.0, 0.5 + 0.5 * math.log(ratio) / math.log(SPEED_CAP)))
+def slot_balancedness(load: np.ndarray, phy2log: np.ndarray) -> float:
+    """The public ADRS/OpenEvolve evaluator's figure, reported for comparison: the load of every
+    physical slot (its expert's load split evenly over the expert's slots), then the sum over
+    layers of the mean slot load over the sum over layers of the max slot load."""
+    L, E = load.shape
+    counts = np.stack([np.bincount(row, minlength=E) for row in phy2log])
+    per_slot = np.take_along_axis(load / counts, phy2log, axis=1)
+    peak = float(per_slot.max(axis=1).sum())
+    return float(per_slot.mean(axis=1).sum()) / peak if peak > 0 else 0.0
+
+
+def speed_term(speedup: float) -> float:
+    """0.5 at the baseline's speed, 0.25 more per SPEED_STEP times faster (less per times
+    slower), clipped to [0, 1]. The steps switch at 2x, 8x faster or slower, far from the 10-20%
+    timing noise: a program's score repeats unless its speed sits near a switch."""
+    steps = round(math.log(speedup) / math.log(SPEED_STEP))
+    return min(1.0, max(0.0, 0.5 + 0.5 * steps / SPEED_STEPS))
+
+
+def speedup(pairs: list[tuple[float, float]]) -> float:
+    """Geometric mean of baseline time / candidate time over (candidate, baseline) pairs, both
+    floored at MIN_CALL_SECONDS."""
+    logs = [math.log(max(base, MIN_CALL_SECONDS) / max(mine, MIN_CALL_SECONDS))
+            for mine, base in pairs]
+    return math.exp(sum(logs) / len(logs))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -264,152 +300,8 @@ def _packing(loads: np.ndarray, num_packs: int, capacity: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------
-# The candidate's child process: a small server that imports the candidate and answers requests.
+# The candidate's child process: the shared harness (_harness.py) serves and times it.
 # ---------------------------------------------------------------------------------------------
-
-# fd 1 is pointed at stderr before the candidate is imported, so its prints cannot corrupt answers.
-_DRIVER = r"""
-import importlib.util, json, os, sys, traceback
-answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
-os.dup2(2, 1)
-sys.stdout = sys.stderr
-def send(message):
-    answers.write(json.dumps(message) + "\n")
-    answers.flush()
-def reason(exc):
-    return "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()[-1]
-def plain(value):
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if isinstance(value, (list, tuple)):
-        return [plain(item) for item in value]
-    return value
-try:
-    spec = importlib.util.spec_from_file_location("candidate", sys.argv[1])
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["candidate"] = module  # dataclasses and pickle look a module up by name
-    spec.loader.exec_module(module)
-    entry = getattr(module, sys.argv[2])
-except BaseException as exc:
-    send({"error": "import failed: " + reason(exc)})
-    raise SystemExit(0)
-send({"ok": True})
-tasks, results = {}, {}
-for line in sys.stdin:
-    request = json.loads(line)
-    op = request["op"]
-    if op == "ping":
-        send({"ok": True})
-    elif op == "load":
-        for key, args in request["tasks"].items():
-            for index in request.get("arrays", ()):
-                import numpy
-                args[index] = numpy.asarray(args[index], dtype=numpy.float64)
-            tasks[key] = args
-        send({"ok": True})
-    elif op == "run":
-        try:
-            results[request["key"]] = entry(*tasks.pop(request["key"]))
-        except BaseException as exc:
-            send({"error": reason(exc)})
-            continue
-        send({"ok": True})
-    elif op == "fetch":
-        try:
-            send({"ok": True, "result": plain(results.pop(request["key"]))})
-        except BaseException as exc:
-            send({"error": "answer cannot be sent as JSON: " + reason(exc)})
-"""
-
-
-class CandidateFailure(RuntimeError):
-    """The candidate crashed, timed out or broke the protocol; the message says which."""
-
-
-def candidate_command(argv: list[str]) -> list[str]:
-    """argv behind the jail adrs's sandbox offers in $ADRS_CANDIDATE_PREFIX (a JSON argv) so the
-    candidate cannot read this folder; unchanged when the variable is unset (standalone runs)."""
-    prefix = json.loads(os.environ.get("ADRS_CANDIDATE_PREFIX") or "[]")
-    return [str(part) for part in prefix] + argv
-
-
-class CandidateSession:
-    """A child process serving one candidate program; every request shares one deadline."""
-
-    def __init__(self, program_path: str, entry: str, timeout_seconds: float, *,
-                 trusted: bool = False) -> None:
-        self._timeout = timeout_seconds
-        self._deadline = time.monotonic() + timeout_seconds
-        self._stderr = tempfile.TemporaryFile()
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
-               "PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-               "MKL_NUM_THREADS": "1"}
-        # -s -P instead of -I: -I would also drop PYTHONHASHSEED and make set order vary per run.
-        argv = [sys.executable, "-s", "-P", "-c", _DRIVER, str(program_path), entry]
-        # The trusted reference is this very file: only the candidate goes behind the jail.
-        self._proc = subprocess.Popen(
-            argv if trusted else candidate_command(argv),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=env,
-            start_new_session=True)
-        self._buffer = b""
-        self._receive()
-
-    def request(self, message: dict[str, Any]) -> dict[str, Any]:
-        try:
-            assert self._proc.stdin is not None
-            self._proc.stdin.write((json.dumps(message) + "\n").encode())
-            self._proc.stdin.flush()
-        except (BrokenPipeError, OSError):
-            raise CandidateFailure(self._crash_text()) from None
-        return self._receive()
-
-    def timed_request(self, message: dict[str, Any]) -> float:
-        """Wall seconds from sending the request to reading the reply."""
-        started = time.perf_counter()
-        self.request(message)
-        return time.perf_counter() - started
-
-    def _receive(self) -> dict[str, Any]:
-        assert self._proc.stdout is not None
-        fd = self._proc.stdout.fileno()
-        while b"\n" not in self._buffer:
-            remaining = self._deadline - time.monotonic()
-            if remaining <= 0:
-                raise CandidateFailure(f"timed out after {self._timeout:g} s")
-            ready, _, _ = select.select([fd], [], [], remaining)
-            if not ready:
-                continue
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                raise CandidateFailure(self._crash_text())
-            self._buffer += chunk
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        try:
-            reply = json.loads(line)
-        except ValueError:
-            raise CandidateFailure("sent an unreadable answer") from None
-        if not isinstance(reply, dict) or "error" in reply:
-            raise CandidateFailure(str(reply.get("error") if isinstance(reply, dict) else reply))
-        return reply
-
-    def _crash_text(self) -> str:
-        self._proc.wait()
-        self._stderr.seek(0)
-        text = self._stderr.read().decode(errors="replace")
-        lines = [line for line in text.splitlines() if line.strip()]
-        last = lines[-1][-STDERR_TAIL_CHARS:] if lines else "no output"
-        return f"exited with code {self._proc.returncode}: {last}"
-
-    def close(self) -> None:
-        try:
-            os.killpg(self._proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass  # already gone with its group
-        self._proc.wait()
-        for stream in (self._proc.stdin, self._proc.stdout, self._stderr):
-            if stream is not None:
-                stream.close()
-
 
 @dataclass(frozen=True)
 class Call:
@@ -423,14 +315,6 @@ class Call:
         return f"{self.workload.name}/w{self.window}"
 
 
-@dataclass(frozen=True)
-class Measured:
-    answer: Any
-    candidate_seconds: float
-    reference_seconds: float
-    reference_phy2log: np.ndarray
-
-
 def warmup_task() -> list[Any]:
     """An unscored input run first, so imports and caches warm up outside the timed calls."""
     family = FAMILIES["lognormal"]
@@ -438,70 +322,14 @@ def warmup_task() -> list[Any]:
     return Workload("warmup", family, loads).task(0)
 
 
-class TimedServer:
-    """A session ready for timed calls: inputs loaded, warmed up, its round trip calibrated."""
-
-    def __init__(self, program_path: str, entry: str, tasks: dict[str, Any],
-                 timeout_seconds: float, *, trusted: bool = False) -> None:
-        self.session = CandidateSession(program_path, entry, timeout_seconds, trusted=trusted)
-        try:
-            self.session.request({"op": "load", "tasks": {**tasks, "warmup": warmup_task()},
-                                  "arrays": [0]})
-            try:
-                self.session.request({"op": "run", "key": "warmup"})
-                self.session.request({"op": "fetch", "key": "warmup"})
-            except CandidateFailure as exc:
-                raise CandidateFailure(f"warm-up input: {exc}") from None
-            self.round_trip = statistics.median(self.session.timed_request({"op": "ping"})
-                                                for _ in range(PING_REPEATS))
-        except BaseException:
-            self.session.close()
-            raise
-
-    def call(self, key: str) -> tuple[Any, float]:
-        """The answer for one loaded input and the seconds the call took, round trip removed."""
-        elapsed = self.session.timed_request({"op": "run", "key": key})
-        answer = self.session.request({"op": "fetch", "key": key})["result"]
-        return answer, max(elapsed - self.round_trip, 0.0)
-
-
-def _reference_call(reference: TimedServer, key: str) -> tuple[Any, float]:
-    try:
-        return reference.call(key)
-    except CandidateFailure as exc:
-        raise RuntimeError(f"the trusted reference failed: {exc}") from None
-
-
-def run_calls(program_path: str, calls: list[Call], timeout_seconds: float) -> dict[str, Measured]:
-    """Every call's answer and times. The trusted reference runs in a child of its own, served
-    the same way, and is timed right before or after the candidate on the same input."""
-    tasks = {c.key: c.workload.task(c.window) for c in calls}
-    candidate = TimedServer(program_path, ENTRY_POINT, tasks, timeout_seconds)
-    try:
-        try:
-            reference = TimedServer(str(PROBLEM_DIR / "evaluator.py"), "reference_rebalance",
-                                    tasks, timeout_seconds, trusted=True)
-        except CandidateFailure as exc:
-            raise RuntimeError(f"the trusted reference failed: {exc}") from None
-        try:
-            measured = {}
-            for index, c in enumerate(calls):
-                # Alternate who goes first, so neither always meets a cold CPU or cache.
-                if index % 2:
-                    reference_answer, reference_seconds = _reference_call(reference, c.key)
-                try:
-                    answer, seconds = candidate.call(c.key)
-                except CandidateFailure as exc:
-                    raise CandidateFailure(f"workload {c.key}: {exc}") from None
-                if not index % 2:
-                    reference_answer, reference_seconds = _reference_call(reference, c.key)
-                measured[c.key] = Measured(answer, seconds, reference_seconds,
-                                           np.asarray(reference_answer[0], dtype=np.int64))
-            return measured
-        finally:
-            reference.session.close()
-    finally:
-        candidate.session.close()
+def run_calls(program_path: str, calls: list[Call],
+              timeout_seconds: float) -> dict[str, Any]:
+    """Every call's answer and times (harness.Measured by call key); the trusted reference runs in
+    a child of its own and is timed right before or after the candidate on the same input."""
+    return harness.solve(program_path, ENTRY_POINT, {c.key: c.workload.task(c.window) for c in calls},
+                         timeout_seconds,
+                         reference=(str(PROBLEM_DIR / "evaluator.py"), "reference_rebalance"),
+                         warmup=warmup_task(), arrays=(0,))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -515,95 +343,99 @@ def load_config() -> dict[str, Any]:
 
 def evaluate(program_path: str, workloads: list[str] | None = None) -> dict[str, Any]:
     config = load_config()
-    chosen = make_workloads(list(config["workloads"]["train_seeds"]))
-    if workloads is not None:
-        by_name = {w.name: w for w in chosen}
-        unknown = [name for name in workloads if name not in by_name]
-        if unknown or not workloads:
-            return _failed(f"unknown workloads {unknown}; valid names: {', '.join(by_name)}")
-        chosen = [by_name[name] for name in workloads]
-    return score_program(program_path, chosen, float(config["candidate"]["timeout_seconds"]))
+    seeds, layers = config["workloads"]["train_seeds"], config["workloads"].get("layers")
+    pool = {w.name: w for w in make_workloads(list(seeds), layers)}
+    try:
+        names = harness.select_workloads(workloads, list(pool))
+    except ValueError as exc:
+        return harness.failure(str(exc))
+    return score_program(program_path, [pool[name] for name in names],
+                         float(config["candidate"]["timeout_seconds"]))
 
 
 def evaluate_heldout(program_path: str) -> dict[str, Any]:
     config = load_config()
-    chosen = make_workloads(list(config["workloads"]["heldout_seeds"]))
-    return score_program(program_path, chosen, float(config["candidate"]["timeout_seconds"]))
+    seeds, layers = config["workloads"]["heldout_seeds"], config["workloads"].get("layers")
+    return score_program(program_path, make_workloads(list(seeds), layers),
+                         float(config["candidate"]["timeout_seconds"]))
 
 
 @dataclass(frozen=True)
 class WorkloadResult:
+    """Means over a workload's calls (times: medians)."""
+
     balance: float
     reference_balance: float
-    candidate_seconds: float   # median over the workload's calls
+    slot_balance: float
+    reference_slot_balance: float
+    candidate_seconds: float
     reference_seconds: float
-
-    @property
-    def speed(self) -> float:
-        return speed_term(self.reference_seconds, self.candidate_seconds)
-
-    @property
-    def score(self) -> float:
-        return BALANCE_WEIGHT * self.balance + (1.0 - BALANCE_WEIGHT) * self.speed
 
 
 def score_program(program_path: str, workloads: list[Workload],
                   timeout_seconds: float) -> dict[str, Any]:
-    """Per workload: 0.9 x balancedness on the next window + 0.1 x speed term; combined_score is
-    the mean over workloads."""
+    """Per workload: 0.9 x balancedness on the next window + 0.1 x the speed term of the whole
+    evaluation; combined_score is the mean over workloads."""
     started = time.perf_counter()
     calls = [Call(w, window) for w in workloads for window in range(w.family.windows - 1)]
     try:
         measured = run_calls(program_path, calls, timeout_seconds)
-    except CandidateFailure as exc:
-        return _failed(f"candidate failed: {exc}")
+    except harness.CandidateFailure as exc:
+        return harness.failure(str(exc), stderr_tail=exc.stderr_tail,
+                               timings={"evaluation_seconds": time.perf_counter() - started})
     results: dict[str, WorkloadResult] = {}
     plan_balances = []
     for w in workloads:
         mine = [c for c in calls if c.workload is w]
-        balances, reference_balances = [], []
+        figures = []  # per call: balance, reference's, slot balance, reference's
         for c in mine:
             m = measured[c.key]
             try:
                 phy2log = validate_placement(w.family, m.answer)
             except InvalidAnswer as exc:
-                return _failed(f"workload {c.key}: invalid answer: {exc}")
-            upcoming = w.loads[c.window + 1]
-            balances.append(balancedness(upcoming, phy2log, w.family.num_gpus))
-            reference_balances.append(
-                balancedness(upcoming, m.reference_phy2log, w.family.num_gpus))
-            plan_balances.append(balancedness(w.loads[c.window], phy2log, w.family.num_gpus))
+                return harness.failure(f"workload {c.key}: invalid answer: {exc}")
+            reference = np.asarray(m.reference_answer[0], dtype=np.int64)
+            upcoming, gpus = w.loads[c.window + 1], w.family.num_gpus
+            figures.append((balancedness(upcoming, phy2log, gpus),
+                            balancedness(upcoming, reference, gpus),
+                            slot_balancedness(upcoming, phy2log),
+                            slot_balancedness(upcoming, reference)))
+            plan_balances.append(balancedness(w.loads[c.window], phy2log, gpus))
+        means = np.mean(figures, axis=0)
         results[w.name] = WorkloadResult(
-            float(np.mean(balances)), float(np.mean(reference_balances)),
-            statistics.median(measured[c.key].candidate_seconds for c in mine),
+            *(float(x) for x in means),
+            statistics.median(measured[c.key].seconds for c in mine),
             statistics.median(measured[c.key].reference_seconds for c in mine))
-    per_workload = {name: r.score for name, r in results.items()}
-    ratios = [max(r.reference_seconds, MIN_CALL_SECONDS)
-              / max(r.candidate_seconds, MIN_CALL_SECONDS) for r in results.values()]
+    faster = speedup([(r.candidate_seconds, r.reference_seconds) for r in results.values()])
+    speed = speed_term(faster)
+    per_workload = {name: BALANCE_WEIGHT * r.balance + (1.0 - BALANCE_WEIGHT) * speed
+                    for name, r in results.items()}
+
+    def mean(field: str) -> float:
+        return float(np.mean([getattr(r, field) for r in results.values()]))
+
     return {
         "combined_score": float(np.mean(list(per_workload.values()))),
-        "balancedness": float(np.mean([r.balance for r in results.values()])),
-        "baseline_balancedness": float(np.mean([r.reference_balance for r in results.values()])),
+        "balancedness": mean("balance"),
+        "baseline_balancedness": mean("reference_balance"),
         "plan_window_balancedness": float(np.mean(plan_balances)),
-        "speed_term": float(np.mean([r.speed for r in results.values()])),
-        "speedup_vs_baseline": float(np.exp(np.mean(np.log(ratios)))),
-        "runtime_ms": 1000 * float(np.mean([r.candidate_seconds for r in results.values()])),
+        "slot_balancedness": mean("slot_balance"),
+        "baseline_slot_balancedness": mean("reference_slot_balance"),
+        "speed_term": speed,
+        "speedup_vs_baseline": faster,
+        "runtime_ms": 1000 * mean("candidate_seconds"),
         "per_workload": per_workload,
-        "artifacts": {"worst_workloads": _worst_text(results)},
+        "artifacts": {"worst_workloads": _worst_text(results, per_workload)},
         "timings": {"candidate_call_ms": 1000 * sum(r.candidate_seconds for r in results.values()),
                     "baseline_call_ms": 1000 * sum(r.reference_seconds for r in results.values()),
                     "evaluation_seconds": time.perf_counter() - started},
     }
 
 
-def _worst_text(results: dict[str, WorkloadResult], count: int = 3) -> str:
-    worst = sorted(results, key=lambda name: (results[name].score, name))[:count]
+def _worst_text(results: dict[str, WorkloadResult], scores: dict[str, float],
+                count: int = 3) -> str:
+    worst = sorted(results, key=lambda name: (scores[name], name))[:count]
     return "\n".join(
-        f"{name}: score {results[name].score:.4f}, balancedness {results[name].balance:.4f} "
-        f"vs baseline {results[name].reference_balance:.4f}, median call "
-        f"{1000 * results[name].candidate_seconds:.2f} ms vs baseline "
-        f"{1000 * results[name].reference_seconds:.2f} ms" for name in worst)
-
-
-def _failed(error: str) -> dict[str, Any]:
-    return {"combined_score": 0.0, "error": error}
+        f"{name}: score {scores[name]:.4f}, balancedness {results[name].balance:.4f} vs baseline "
+        f"{results[name].reference_balance:.4f} (per slot: {results[name].slot_balance:.4f} vs "
+        f"{results[name].reference_slot_balance:.4f})" for name in worst)

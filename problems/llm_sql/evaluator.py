@@ -1,12 +1,14 @@
 """Trusted evaluator of the LLM-SQL problem: reorder a table's rows, and the fields inside each row,
-so that the prompts an SQL query sends to an LLM share long prefixes (prefix-cache hits), fast.
+so that the prompts an SQL query sends to an LLM hit a bounded prefix cache, fast.
 
 The candidate runs in a persistent child process and returns, for every table, the rows in a new
 order, each with its field order. This module checks that the answer is a permutation of the rows
-and of each row's fields, serialises the rows itself and computes the prefix hit rate. The wall
-time of each call is measured here, around the request to the child, minus a calibrated round
-trip, and compared with a trusted copy of the baseline served and timed the same way on the same
-table. The hit rate is deterministic; the speed term carries timing noise.
+and of each row's fields, serialises the rows itself and replays them through a prefix cache of
+bounded capacity with LRU eviction. The wall time of each call is measured here, around the
+request to the child, minus a calibrated round trip, and compared with a trusted copy of the
+baseline served and timed the same way on the same table; the speed term moves in coarse steps,
+so the score repeats between runs. Tables come from a seeded generator, or from the CSV files in
+the folder $ADRS_DATA_DIR names.
 
     evaluate(program_path, workloads=None) -> dict   training workloads (or a named subset)
     evaluate_heldout(program_path) -> dict          held-out workloads
@@ -14,33 +16,49 @@ table. The hit rate is deterministic; the speed term carries timing noise.
 
 from __future__ import annotations
 
-import bisect
+import csv
 import heapq
+import importlib.util
+import io
 import itertools
-import json
 import math
 import os
 import random
-import select
-import signal
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import tomllib
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Callable
 
 PROBLEM_DIR = Path(__file__).resolve().parent
 ENTRY_POINT = "reorder_table"
-STDERR_TAIL_CHARS = 2000
 HIT_WEIGHT = 0.95              # combined = 0.95 x hit rate + 0.05 x speed term (as the paper's)
-SPEED_CAP = 10.0               # 10x faster than the baseline earns the whole speed term
+BLOCK_CHARS = 16               # the cache's unit: 16 characters (about 4 tokens)
+CACHE_FRACTION = 0.05          # the cache holds 5% of a table's characters...
+CACHE_MIN_PROMPTS = 2          # ...and at least its two longest prompts
+SPEED_STEP = 4.0               # the speed term moves in steps of 4x faster or slower...
+SPEED_STEPS = 2                # ...two steps (16x faster) earn all of it, two slower none
 MIN_CALL_SECONDS = 1e-3        # floor of both measured times: below it timing is noise
-PING_REPEATS = 7
 WARMUP_SEED = 12345
+DATA_ENV = "ADRS_DATA_DIR"     # a folder of CSV tables to use instead of the generator
+
+
+def _load_harness() -> ModuleType:
+    """The sibling _harness.py, loaded by path: the folder works wherever it is copied, and
+    problems loaded side by side in one process each keep their own copy."""
+    name = f"{__name__}._harness"
+    spec = importlib.util.spec_from_file_location(name, PROBLEM_DIR / "_harness.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+harness = _load_harness()
 
 
 def serialise(column: str, value: str) -> str:
@@ -237,6 +255,17 @@ class Workload:
         """The positional arguments of reorder_table."""
         return [self.columns, self.rows]
 
+    def prompt_lengths(self) -> list[int]:
+        """Characters of each row's prompt (the same in any field order)."""
+        return [sum(len(serialise(c, v)) for c, v in zip(self.columns, row)) for row in self.rows]
+
+    def cache_blocks(self) -> int:
+        """The prefix cache's capacity for this table, in blocks of BLOCK_CHARS: CACHE_FRACTION
+        of the table's characters, and never less than its CACHE_MIN_PROMPTS longest prompts."""
+        lengths = self.prompt_lengths()
+        longest = sorted(lengths, reverse=True)[:CACHE_MIN_PROMPTS]
+        return math.ceil(max(CACHE_FRACTION * sum(lengths), sum(longest)) / BLOCK_CHARS)
+
 
 def make_workload(family_name: str, seed: int) -> Workload:
     family = FAMILIES[family_name]
@@ -252,6 +281,84 @@ def make_workload(family_name: str, seed: int) -> Workload:
 
 def make_workloads(seeds: list[int]) -> list[Workload]:
     return [make_workload(family, seed) for seed in seeds for family in FAMILIES]
+
+
+# ---------------------------------------------------------------------------------------------
+# Bring your own data: CSV tables from the folder $ADRS_DATA_DIR names.
+# ---------------------------------------------------------------------------------------------
+
+class DataError(ValueError):
+    """A data folder or file that cannot be used; the message names it and the reason."""
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The tables of one split, and where they come from (reports name it)."""
+
+    workloads: list[Workload]
+    source: str
+
+
+def csv_tables(folder: Path) -> list[Workload]:
+    """One table per *.csv file directly in `folder` (sorted by name), named by the file's stem:
+    the header row gives the columns, every other row one row of strings."""
+    files = sorted(path for path in folder.glob("*.csv") if path.is_file())
+    if not files:
+        raise DataError(f"llm_sql: data folder {folder} holds no .csv file")
+    return [read_table(path) for path in files]
+
+
+def read_table(path: Path) -> Workload:
+    def bad(reason: str) -> DataError:
+        return DataError(f"llm_sql: data file {path}: {reason}")
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise bad(f"not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise bad(f"cannot be read ({exc.strerror})") from None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader, None)
+        if not header:
+            raise bad("empty: the first line must name the columns")
+        rows = []
+        for row in reader:
+            if len(row) != len(header):
+                raise bad(f"line {reader.line_num} has {len(row)} fields, the header has "
+                          f"{len(header)}")
+            rows.append(row)
+    except csv.Error as exc:
+        raise bad(f"not valid CSV at line {reader.line_num}: {exc}") from None
+    for index, name in enumerate(header):
+        if not name.strip():
+            raise bad(f"column {index + 1} of the header has no name")
+        if header.index(name) != index:
+            raise bad(f"column {name!r} appears twice in the header")
+    if not rows:
+        raise bad("no data rows under the header")
+    return Workload(path.stem, header, rows)
+
+
+def load_tables(config: dict[str, Any], split: str) -> Tables:
+    """The training or held-out tables: from $ADRS_DATA_DIR when it is set (its *.csv files are
+    the training tables, those of its heldout/ folder the held-out ones, the training tables
+    again without one), else from the generator with the split's seeds."""
+    folder = os.environ.get(DATA_ENV)
+    if not folder:
+        seeds = list(config["workloads"][f"{split}_seeds"])
+        return Tables(make_workloads(seeds), f"synthetic: seeded generator, families "
+                      f"{', '.join(FAMILIES)}, seeds {seeds}")
+    root = Path(folder)
+    if not root.is_dir():
+        raise DataError(f"llm_sql: {DATA_ENV}={folder} is not a folder")
+    where = root / "heldout" if split == "heldout" and (root / "heldout").is_dir() else root
+    tables = csv_tables(where)
+    note = " (no heldout/ folder: the training tables)" if split == "heldout" and where == root \
+        else ""
+    listing = ", ".join(f"{w.name} ({len(w.rows)} rows)" for w in tables)
+    return Tables(tables, f"csv: {where}{note}: {listing}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -276,10 +383,10 @@ def validate_order(workload: Workload, answer: Any) -> list[tuple[int, list[int]
     for position, item in enumerate(answer):
         if not isinstance(item, list) or len(item) != 2:
             raise InvalidAnswer(f"position {position}: expected a (row, field order) pair, "
-                                f"got {_short(item)}")
+                                f"got {harness.short(item)}")
         row, order = item
         if type(row) is not int or not 0 <= row < n:
-            raise InvalidAnswer(f"position {position}: row {_short(row)} is not an int "
+            raise InvalidAnswer(f"position {position}: row {harness.short(row)} is not an int "
                                 f"in 0..{n - 1}")
         if seen[row]:
             raise InvalidAnswer(f"position {position}: row {row} appears twice")
@@ -287,7 +394,7 @@ def validate_order(workload: Workload, answer: Any) -> list[tuple[int, list[int]
         if (not isinstance(order, list) or len(order) != m
                 or not all(type(f) is int for f in order) or set(order) != fields):
             raise InvalidAnswer(f"position {position}: the field order of row {row} must be a "
-                                f"permutation of 0..{m - 1}, got {_short(order)}")
+                                f"permutation of 0..{m - 1}, got {harness.short(order)}")
         out.append((row, order))
     return out
 
@@ -295,6 +402,54 @@ def validate_order(workload: Workload, answer: Any) -> list[tuple[int, list[int]
 def prompts(workload: Workload, order: list[tuple[int, list[int]]]) -> list[str]:
     cols, rows = workload.columns, workload.rows
     return ["".join(serialise(cols[f], rows[r][f]) for f in fields) for r, fields in order]
+
+
+def prefix_hits(texts: list[str], capacity_blocks: int, block: int = BLOCK_CHARS) -> list[int]:
+    """Characters of each prompt served from a prefix cache of `capacity_blocks` blocks with LRU
+    eviction, sent in this order (as a serving engine's automatic prefix caching pages it):
+
+    - a prompt is cut into blocks of `block` characters; a partial last block is never cached;
+    - its hit is its run of leading blocks whose whole prefix is in the cache;
+    - then its blocks are all in the cache, as the most recently used, and the least recently
+      used blocks are evicted until the cache fits. Within one prompt the tail counts as used
+      before the head, so a block always leaves before its prefix: the cache holds whole prefixes.
+    """
+    child: dict[tuple[int, str], int] = {}   # (prefix block id, text) -> block id, ids from 1
+    cached: OrderedDict[int, None] = OrderedDict()  # least recently used first
+    intern, use, evict = child.setdefault, cached.move_to_end, cached.popitem  # hot loop
+    hits = []
+    for text in texts:
+        node, path, hit = 0, [], 0
+        for at in range(0, len(text) - len(text) % block, block):
+            node = intern((node, text[at:at + block]), len(child) + 1)
+            if hit == at and node in cached:
+                hit += block
+            path.append(node)
+        hits.append(hit)
+        for node in reversed(path):
+            cached[node] = None
+            use(node)
+        while len(cached) > capacity_blocks:
+            evict(last=False)
+    return hits
+
+
+def hit_rate(workload: Workload, order: list[tuple[int, list[int]]]) -> float:
+    """The share of all prompt characters served from the table's bounded prefix cache."""
+    texts = prompts(workload, order)
+    total = sum(len(t) for t in texts)
+    return sum(prefix_hits(texts, workload.cache_blocks())) / total if total else 0.0
+
+
+def unbounded_hit_rate(workload: Workload, order: list[tuple[int, list[int]]]) -> float:
+    """The public evaluator's figure, reported for comparison only: every prompt's longest common
+    prefix with any earlier one (an unbounded character trie). Its total is the same for every
+    row order: the sum of common prefixes of neighbours in sorted order."""
+    texts = prompts(workload, order)
+    total = sum(len(t) for t in texts)
+    ranked = sorted(texts)
+    shared = sum(common_prefix(a, b) for a, b in zip(ranked, ranked[1:]))
+    return shared / total if total else 0.0
 
 
 def common_prefix(a: str, b: str) -> int:
@@ -309,38 +464,20 @@ def common_prefix(a: str, b: str) -> int:
     return low
 
 
-def prefix_hits(texts: list[str]) -> list[int]:
-    """For each prompt, its longest common prefix with any earlier prompt. The earlier prompt
-    sharing the longest prefix is a lexicographic neighbour, so a sorted list suffices."""
-    earlier: list[str] = []
-    hits = []
-    for text in texts:
-        at = bisect.bisect_left(earlier, text)
-        best = 0
-        if at > 0:
-            best = common_prefix(earlier[at - 1], text)
-        if at < len(earlier):
-            best = max(best, common_prefix(earlier[at], text))
-        hits.append(best)
-        earlier.insert(at, text)
-    return hits
+def speed_term(speedup: float) -> float:
+    """0.5 at the baseline's speed, 0.25 more per SPEED_STEP times faster (less per times
+    slower), clipped to [0, 1]. The steps switch at 2x, 8x faster or slower, far from the 10-20%
+    timing noise: a program's score repeats unless its speed sits near a switch."""
+    steps = round(math.log(speedup) / math.log(SPEED_STEP))
+    return min(1.0, max(0.0, 0.5 + 0.5 * steps / SPEED_STEPS))
 
 
-def hit_rate(workload: Workload, order: list[tuple[int, list[int]]]) -> float:
-    texts = prompts(workload, order)
-    total = sum(len(t) for t in texts)
-    return sum(prefix_hits(texts)) / total if total else 0.0
-
-
-def speed_term(reference_seconds: float, candidate_seconds: float) -> float:
-    """0.5 at the baseline's speed, 1.0 at SPEED_CAP times faster, 0.0 at SPEED_CAP times slower."""
-    ratio = max(reference_seconds, MIN_CALL_SECONDS) / max(candidate_seconds, MIN_CALL_SECONDS)
-    return min(1.0, max(0.0, 0.5 + 0.5 * math.log(ratio) / math.log(SPEED_CAP)))
-
-
-def _short(value: Any, limit: int = 80) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+def speedup(pairs: list[tuple[float, float]]) -> float:
+    """Geometric mean of baseline time / candidate time over (candidate, baseline) pairs, both
+    floored at MIN_CALL_SECONDS (smaller tables are pure noise)."""
+    logs = [math.log(max(base, MIN_CALL_SECONDS) / max(mine, MIN_CALL_SECONDS))
+            for mine, base in pairs]
+    return math.exp(sum(logs) / len(logs))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -399,160 +536,8 @@ def _sorted_rows(rows: list[list[str]], ids: list[int], fields: list[int],
 
 
 # ---------------------------------------------------------------------------------------------
-# The candidate's child process: a small server that imports the candidate and answers requests.
+# The candidate's child process: the shared harness (_harness.py) serves and times it.
 # ---------------------------------------------------------------------------------------------
-
-# fd 1 is pointed at stderr before the candidate is imported, so its prints cannot corrupt answers.
-_DRIVER = r"""
-import importlib.util, json, os, sys, traceback
-answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
-os.dup2(2, 1)
-sys.stdout = sys.stderr
-def send(message):
-    answers.write(json.dumps(message) + "\n")
-    answers.flush()
-def reason(exc):
-    return "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()[-1]
-def plain(value):
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if isinstance(value, (list, tuple)):
-        return [plain(item) for item in value]
-    return value
-try:
-    spec = importlib.util.spec_from_file_location("candidate", sys.argv[1])
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["candidate"] = module  # dataclasses and pickle look a module up by name
-    spec.loader.exec_module(module)
-    entry = getattr(module, sys.argv[2])
-except BaseException as exc:
-    send({"error": "import failed: " + reason(exc)})
-    raise SystemExit(0)
-send({"ok": True})
-tasks, results = {}, {}
-for line in sys.stdin:
-    request = json.loads(line)
-    op = request["op"]
-    if op == "ping":
-        send({"ok": True})
-    elif op == "load":
-        for key, args in request["tasks"].items():
-            for index in request.get("arrays", ()):
-                import numpy
-                args[index] = numpy.asarray(args[index], dtype=numpy.float64)
-            tasks[key] = args
-        send({"ok": True})
-    elif op == "run":
-        try:
-            results[request["key"]] = entry(*tasks.pop(request["key"]))
-        except BaseException as exc:
-            send({"error": reason(exc)})
-            continue
-        send({"ok": True})
-    elif op == "fetch":
-        try:
-            send({"ok": True, "result": plain(results.pop(request["key"]))})
-        except BaseException as exc:
-            send({"error": "answer cannot be sent as JSON: " + reason(exc)})
-"""
-
-
-class CandidateFailure(RuntimeError):
-    """The candidate crashed, timed out or broke the protocol; the message says which."""
-
-
-def candidate_command(argv: list[str]) -> list[str]:
-    """argv behind the jail adrs's sandbox offers in $ADRS_CANDIDATE_PREFIX (a JSON argv) so the
-    candidate cannot read this folder; unchanged when the variable is unset (standalone runs)."""
-    prefix = json.loads(os.environ.get("ADRS_CANDIDATE_PREFIX") or "[]")
-    return [str(part) for part in prefix] + argv
-
-
-class CandidateSession:
-    """A child process serving one candidate program; every request shares one deadline."""
-
-    def __init__(self, program_path: str, entry: str, timeout_seconds: float, *,
-                 trusted: bool = False) -> None:
-        self._timeout = timeout_seconds
-        self._deadline = time.monotonic() + timeout_seconds
-        self._stderr = tempfile.TemporaryFile()
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
-               "PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-               "MKL_NUM_THREADS": "1"}
-        # -s -P instead of -I: -I would also drop PYTHONHASHSEED and make set order vary per run.
-        argv = [sys.executable, "-s", "-P", "-c", _DRIVER, str(program_path), entry]
-        # The trusted reference is this very file: only the candidate goes behind the jail.
-        self._proc = subprocess.Popen(
-            argv if trusted else candidate_command(argv),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=env,
-            start_new_session=True)
-        self._buffer = b""
-        self._receive()
-
-    def request(self, message: dict[str, Any]) -> dict[str, Any]:
-        try:
-            assert self._proc.stdin is not None
-            self._proc.stdin.write((json.dumps(message) + "\n").encode())
-            self._proc.stdin.flush()
-        except (BrokenPipeError, OSError):
-            raise CandidateFailure(self._crash_text()) from None
-        return self._receive()
-
-    def timed_request(self, message: dict[str, Any]) -> float:
-        """Wall seconds from sending the request to reading the reply."""
-        started = time.perf_counter()
-        self.request(message)
-        return time.perf_counter() - started
-
-    def _receive(self) -> dict[str, Any]:
-        assert self._proc.stdout is not None
-        fd = self._proc.stdout.fileno()
-        while b"\n" not in self._buffer:
-            remaining = self._deadline - time.monotonic()
-            if remaining <= 0:
-                raise CandidateFailure(f"timed out after {self._timeout:g} s")
-            ready, _, _ = select.select([fd], [], [], remaining)
-            if not ready:
-                continue
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                raise CandidateFailure(self._crash_text())
-            self._buffer += chunk
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        try:
-            reply = json.loads(line)
-        except ValueError:
-            raise CandidateFailure("sent an unreadable answer") from None
-        if not isinstance(reply, dict) or "error" in reply:
-            raise CandidateFailure(str(reply.get("error") if isinstance(reply, dict) else reply))
-        return reply
-
-    def _crash_text(self) -> str:
-        self._proc.wait()
-        self._stderr.seek(0)
-        text = self._stderr.read().decode(errors="replace")
-        lines = [line for line in text.splitlines() if line.strip()]
-        last = lines[-1][-STDERR_TAIL_CHARS:] if lines else "no output"
-        return f"exited with code {self._proc.returncode}: {last}"
-
-    def close(self) -> None:
-        try:
-            os.killpg(self._proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass  # already gone with its group
-        self._proc.wait()
-        for stream in (self._proc.stdin, self._proc.stdout, self._stderr):
-            if stream is not None:
-                stream.close()
-
-
-@dataclass(frozen=True)
-class Measured:
-    answer: Any
-    candidate_seconds: float
-    reference_seconds: float
-    reference_answer: list
-
 
 def warmup_task() -> list[Any]:
     """An unscored table solved first, so imports and caches warm up outside the timed calls."""
@@ -560,70 +545,15 @@ def warmup_task() -> list[Any]:
     return [columns, rows]
 
 
-class TimedServer:
-    """A session ready for timed calls: inputs loaded, warmed up, its round trip calibrated."""
-
-    def __init__(self, program_path: str, entry: str, tasks: dict[str, Any],
-                 timeout_seconds: float, *, trusted: bool = False) -> None:
-        self.session = CandidateSession(program_path, entry, timeout_seconds, trusted=trusted)
-        try:
-            self.session.request({"op": "load", "tasks": {**tasks, "warmup": warmup_task()}})
-            try:
-                self.session.request({"op": "run", "key": "warmup"})
-                self.session.request({"op": "fetch", "key": "warmup"})
-            except CandidateFailure as exc:
-                raise CandidateFailure(f"warm-up table: {exc}") from None
-            self.round_trip = statistics.median(self.session.timed_request({"op": "ping"})
-                                                for _ in range(PING_REPEATS))
-        except BaseException:
-            self.session.close()
-            raise
-
-    def call(self, key: str) -> tuple[Any, float]:
-        """The answer for one loaded input and the seconds the call took, round trip removed."""
-        elapsed = self.session.timed_request({"op": "run", "key": key})
-        answer = self.session.request({"op": "fetch", "key": key})["result"]
-        return answer, max(elapsed - self.round_trip, 0.0)
-
-
-def _reference_call(reference: TimedServer, key: str) -> tuple[Any, float]:
-    try:
-        return reference.call(key)
-    except CandidateFailure as exc:
-        raise RuntimeError(f"the trusted reference failed: {exc}") from None
-
-
 def run_tables(program_path: str, workloads: list[Workload],
-               timeout_seconds: float) -> dict[str, Measured]:
-    """Every table's answer and times. The trusted reference runs in a child of its own, served
-    the same way, and is timed right before or after the candidate on the same table. Each table
-    is solved once: the first sight of an input cannot profit from a cache of earlier answers."""
-    tasks = {w.name: w.task() for w in workloads}
-    candidate = TimedServer(program_path, ENTRY_POINT, tasks, timeout_seconds)
-    try:
-        try:
-            reference = TimedServer(str(PROBLEM_DIR / "evaluator.py"), "reference_reorder",
-                                    tasks, timeout_seconds, trusted=True)
-        except CandidateFailure as exc:
-            raise RuntimeError(f"the trusted reference failed: {exc}") from None
-        try:
-            measured = {}
-            for index, w in enumerate(workloads):
-                # Alternate who goes first, so neither always meets a cold CPU or cache.
-                if index % 2:
-                    reference_answer, reference_seconds = _reference_call(reference, w.name)
-                try:
-                    answer, seconds = candidate.call(w.name)
-                except CandidateFailure as exc:
-                    raise CandidateFailure(f"workload {w.name}: {exc}") from None
-                if not index % 2:
-                    reference_answer, reference_seconds = _reference_call(reference, w.name)
-                measured[w.name] = Measured(answer, seconds, reference_seconds, reference_answer)
-            return measured
-        finally:
-            reference.session.close()
-    finally:
-        candidate.session.close()
+               timeout_seconds: float) -> dict[str, Any]:
+    """Every table's answer and times (harness.Measured by name); the trusted reference runs in a
+    child of its own and is timed right before or after the candidate on the same table. Each
+    table is solved once: the first sight of an input cannot profit from a cache of answers."""
+    return harness.solve(program_path, ENTRY_POINT, {w.name: w.task() for w in workloads},
+                         timeout_seconds,
+                         reference=(str(PROBLEM_DIR / "evaluator.py"), "reference_reorder"),
+                         warmup=warmup_task())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -637,83 +567,87 @@ def load_config() -> dict[str, Any]:
 
 def evaluate(program_path: str, workloads: list[str] | None = None) -> dict[str, Any]:
     config = load_config()
-    chosen = make_workloads(list(config["workloads"]["train_seeds"]))
-    if workloads is not None:
-        by_name = {w.name: w for w in chosen}
-        unknown = [name for name in workloads if name not in by_name]
-        if unknown or not workloads:
-            return _failed(f"unknown workloads {unknown}; valid names: {', '.join(by_name)}")
-        chosen = [by_name[name] for name in workloads]
-    return score_program(program_path, chosen, float(config["candidate"]["timeout_seconds"]))
+    try:
+        tables = load_tables(config, "train")
+    except DataError as exc:
+        return harness.failure(str(exc))
+    pool = {w.name: w for w in tables.workloads}
+    try:
+        names = harness.select_workloads(workloads, list(pool))
+    except ValueError as exc:
+        return harness.failure(str(exc))
+    return score_program(program_path, [pool[name] for name in names],
+                         float(config["candidate"]["timeout_seconds"]), tables.source)
 
 
 def evaluate_heldout(program_path: str) -> dict[str, Any]:
     config = load_config()
-    chosen = make_workloads(list(config["workloads"]["heldout_seeds"]))
-    return score_program(program_path, chosen, float(config["candidate"]["timeout_seconds"]))
+    try:
+        tables = load_tables(config, "heldout")
+    except DataError as exc:
+        return harness.failure(str(exc))
+    return score_program(program_path, tables.workloads,
+                         float(config["candidate"]["timeout_seconds"]), tables.source)
 
 
 @dataclass(frozen=True)
 class WorkloadResult:
     hit_rate: float
     reference_hit_rate: float
+    unbounded_hit_rate: float
     candidate_seconds: float
     reference_seconds: float
 
-    @property
-    def speed(self) -> float:
-        return speed_term(self.reference_seconds, self.candidate_seconds)
 
-    @property
-    def score(self) -> float:
-        return HIT_WEIGHT * self.hit_rate + (1.0 - HIT_WEIGHT) * self.speed
-
-
-def score_program(program_path: str, workloads: list[Workload],
-                  timeout_seconds: float) -> dict[str, Any]:
-    """Per workload: 0.95 x prefix hit rate + 0.05 x speed term; combined_score is the mean."""
+def score_program(program_path: str, workloads: list[Workload], timeout_seconds: float,
+                  data_source: str = "") -> dict[str, Any]:
+    """Per workload: 0.95 x hit rate + 0.05 x the speed term of the whole evaluation;
+    combined_score is the mean over workloads."""
     started = time.perf_counter()
     try:
         measured = run_tables(program_path, workloads, timeout_seconds)
-    except CandidateFailure as exc:
-        return _failed(f"candidate failed: {exc}")
+    except harness.CandidateFailure as exc:
+        return harness.failure(str(exc), stderr_tail=exc.stderr_tail,
+                               timings={"evaluation_seconds": time.perf_counter() - started})
     results: dict[str, WorkloadResult] = {}
     for w in workloads:
         m = measured[w.name]
         try:
             order = validate_order(w, m.answer)
         except InvalidAnswer as exc:
-            return _failed(f"workload {w.name}: invalid answer: {exc}")
+            return harness.failure(f"workload {w.name}: invalid answer: {exc}")
         reference = validate_order(w, m.reference_answer)
         results[w.name] = WorkloadResult(hit_rate(w, order), hit_rate(w, reference),
-                                         m.candidate_seconds, m.reference_seconds)
-    per_workload = {name: r.score for name, r in results.items()}
-    ratios = [max(r.reference_seconds, MIN_CALL_SECONDS)
-              / max(r.candidate_seconds, MIN_CALL_SECONDS) for r in results.values()]
+                                         unbounded_hit_rate(w, order), m.seconds,
+                                         m.reference_seconds)
+    faster = speedup([(r.candidate_seconds, r.reference_seconds) for r in results.values()])
+    speed = speed_term(faster)
+    per_workload = {name: HIT_WEIGHT * r.hit_rate + (1.0 - HIT_WEIGHT) * speed
+                    for name, r in results.items()}
     n = len(results)
+    artifacts = {"worst_workloads": _worst_text(results, per_workload)}
+    if data_source:
+        artifacts["data_source"] = data_source
     return {
         "combined_score": sum(per_workload.values()) / n,
         "hit_rate": sum(r.hit_rate for r in results.values()) / n,
         "baseline_hit_rate": sum(r.reference_hit_rate for r in results.values()) / n,
-        "speed_term": sum(r.speed for r in results.values()) / n,
-        "speedup_vs_baseline": math.exp(sum(math.log(x) for x in ratios) / n),
+        "unbounded_hit_rate": sum(r.unbounded_hit_rate for r in results.values()) / n,
+        "speed_term": speed,
+        "speedup_vs_baseline": faster,
         "runtime_ms": 1000 * sum(r.candidate_seconds for r in results.values()) / n,
         "per_workload": per_workload,
-        "artifacts": {"worst_workloads": _worst_text(results)},
+        "artifacts": artifacts,
         "timings": {"candidate_call_ms": 1000 * sum(r.candidate_seconds for r in results.values()),
                     "baseline_call_ms": 1000 * sum(r.reference_seconds for r in results.values()),
                     "evaluation_seconds": time.perf_counter() - started},
     }
 
 
-def _worst_text(results: dict[str, WorkloadResult], count: int = 3) -> str:
-    worst = sorted(results, key=lambda name: (results[name].score, name))[:count]
+def _worst_text(results: dict[str, WorkloadResult], scores: dict[str, float],
+                count: int = 3) -> str:
+    worst = sorted(results, key=lambda name: (scores[name], name))[:count]
     return "\n".join(
-        f"{name}: score {results[name].score:.4f}, hit rate {results[name].hit_rate:.4f} vs "
-        f"baseline {results[name].reference_hit_rate:.4f}, call "
-        f"{1000 * results[name].candidate_seconds:.1f} ms vs baseline "
-        f"{1000 * results[name].reference_seconds:.1f} ms" for name in worst)
-
-
-def _failed(error: str) -> dict[str, Any]:
-    return {"combined_score": 0.0, "error": error}
+        f"{name}: score {scores[name]:.4f}, hit rate {results[name].hit_rate:.4f} vs baseline "
+        f"{results[name].reference_hit_rate:.4f} (unbounded cache: "
+        f"{results[name].unbounded_hit_rate:.4f})" for name in worst)

@@ -9,12 +9,8 @@ recomputed here from the decisions.
 import functools
 import importlib.util
 import json
-import os
 import random
-import select
-import subprocess
 import sys
-import tempfile
 import time
 import tomllib
 from dataclasses import dataclass
@@ -72,8 +68,20 @@ MAX_TRACES = 30  # real trace windows per scenario and split, as many as the syn
 REF_MARGIN_H, REF_PACE, REF_HYSTERESIS_H = 0.5, 1.0, 1.0
 
 
-class CandidateError(Exception):
-    """The candidate failed or answered wrongly; the message is one line."""
+def _load_harness() -> ModuleType:
+    """The sibling _harness.py, loaded by path: the folder works wherever it is copied, and
+    problems loaded side by side in one process each keep their own copy."""
+    name = f"{__name__}._harness"
+    spec = importlib.util.spec_from_file_location(name, HERE / "_harness.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+harness = _load_harness()
+CandidateError = harness.CandidateFailure  # the candidate failed or answered wrongly (one line)
 
 
 # --- workloads -------------------------------------------------------------------------------
@@ -355,90 +363,17 @@ run(inbox, answer, sys.argv[1])
 '''
 
 
-def candidate_command(argv: list[str]) -> list[str]:
-    """argv behind the jail adrs's sandbox offers in $ADRS_CANDIDATE_PREFIX (a JSON argv) so the
-    candidate cannot read this folder; unchanged when the variable is unset (standalone runs)."""
-    prefix = json.loads(os.environ.get("ADRS_CANDIDATE_PREFIX") or "[]")
-    return [str(part) for part in prefix] + argv
-
-
-class Child:
-    """The candidate's process, driven one tick at a time over pipes, with a wall-clock budget."""
-
-    def __init__(self, program_path: str, header: dict, timeout_s: float):
-        self.timeout_s = timeout_s
-        self._deadline = time.monotonic() + timeout_s
-        self._stderr = tempfile.TemporaryFile()
-        command = candidate_command([sys.executable, "-I", "-c", DRIVER, str(program_path)])
-        self._proc = subprocess.Popen(command,
-                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                      stderr=self._stderr)
-        self._in, self._out = self._proc.stdin.fileno(), self._proc.stdout.fileno()
-        os.set_blocking(self._in, False)
-        self._pending = b""
-        self._send(json.dumps(header).encode() + b"\n")
-
-    def exchange(self, line: bytes) -> bytes:
-        """Send one line (the current tick), return the child's one-line answer."""
-        self._send(line)
-        while b"\n" not in self._pending:
-            if len(self._pending) > 1 << 20:
-                raise CandidateError("answer line longer than 1 MB")
-            self._wait(self._out, False)
-            chunk = os.read(self._out, 1 << 16)
-            if not chunk:
-                raise CandidateError(self._death())
-            self._pending += chunk
-        answer, self._pending = self._pending.split(b"\n", 1)
-        if answer.startswith(b"!"):
-            raise CandidateError("!" + answer[1:].decode("utf-8", "replace"))
-        return answer
-
-    def close(self) -> None:
-        try:
-            self._proc.stdin.close()
-            self._proc.wait(timeout=max(0.1, min(2.0, self._deadline - time.monotonic())))
-        except (OSError, subprocess.TimeoutExpired):
-            pass  # it is killed just below either way
-        finally:
-            self._proc.kill()
-            self._proc.wait()
-            self._proc.stdout.close()
-            self._stderr.close()
-
-    def _send(self, data: bytes) -> None:
-        while data:
-            self._wait(self._in, True)
-            try:
-                data = data[os.write(self._in, data):]
-            except BrokenPipeError:
-                raise CandidateError(self._death()) from None
-
-    def _wait(self, fd: int, write: bool) -> None:
-        left = self._deadline - time.monotonic()
-        ready = select.select([], [fd], [], max(0.0, left)) if write else \
-            select.select([fd], [], [], max(0.0, left))
-        if not (ready[1] if write else ready[0]):
-            raise CandidateError(f"timed out after {self.timeout_s:g} s")
-
-    def _death(self) -> str:
-        try:
-            code = self._proc.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            code = None
-        self._stderr.seek(max(0, self._stderr.seek(0, 2) - 4000))
-        lines = self._stderr.read().decode("utf-8", "replace").strip().splitlines()
-        return f"candidate process exited (code {code}): {lines[-1] if lines else 'no output'}"
-
-
-def child_decider(child: Child, sims: Sims) -> Decider:
+def child_decider(child: harness.Child, sims: Sims) -> Decider:
     """Ask the child for each tick; validate the answer strictly before it is used."""
     n = len(sims.labels)
     present = np.arange(MAX_REGIONS)[None, :] < sims.regions[:, None]
 
     def decide(tick: int, st: State, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         line = (sims.avail[:, :, tick] + 48)[present].astype(np.uint8).tobytes() + b"\n"
-        raw = np.frombuffer(child.exchange(line), dtype=np.uint8)
+        answer = child.exchange(line)
+        if answer.startswith(b"!"):
+            raise CandidateError(_driver_report(answer.decode("utf-8", "replace"), sims))
+        raw = np.frombuffer(answer, dtype=np.uint8)
         if raw.size != 2 * n:
             raise CandidateError(f"tick {tick}: {raw.size} bytes for {n} jobs (2 per job)")
         region, d = raw[0::2].astype(np.int64) - 48, raw[1::2].astype(np.int64) - 48
@@ -456,13 +391,10 @@ def run_candidate(program_path: str, sims: Sims, timeout_s: float) -> State:
     header = {"tick_seconds": TICK_S, "work": WORK_S, "deadline": DEADLINE_S,
               "overhead": OVERHEAD_S, "prices": [SPOT_PRICE, ON_DEMAND_PRICE],
               "regions": [int(k) for k in sims.regions]}
-    child = Child(program_path, header, timeout_s)
+    child = harness.Child(harness.python_argv(DRIVER, program_path), timeout_s)
     try:
+        child.send(json.dumps(header).encode() + b"\n")
         return simulate(sims, child_decider(child, sims))
-    except CandidateError as exc:
-        if str(exc).startswith("!"):
-            raise CandidateError(_driver_report(str(exc), sims)) from None
-        raise
     finally:
         child.close()
 
@@ -525,18 +457,14 @@ def score(sims: Sims, st: State, ref: State) -> dict:
             "per_workload": per_workload, "artifacts": artifacts}
 
 
-def _failure(message: str, timings: dict) -> dict:
-    return {"combined_score": 0.0, "error": message, "per_workload": {},
-            "artifacts": {"error": message}, "timings": timings}
-
-
 def _evaluate(program_path: str, names: list[str], traces: TraceSet) -> dict:
     started = time.perf_counter()
     sims = build_sims(names, traces)
     try:
         st = run_candidate(program_path, sims, float(_config()["candidate"]["timeout_seconds"]))
     except CandidateError as exc:
-        return _failure(str(exc), {"total_seconds": time.perf_counter() - started})
+        return harness.failure(str(exc), stderr_tail=exc.stderr_tail,
+                               timings={"total_seconds": time.perf_counter() - started})
     candidate_s = time.perf_counter() - started
     result = score(sims, st, simulate(sims, reference_decider(sims)))
     result["artifacts"]["data_source"] = traces.source
@@ -547,15 +475,12 @@ def _evaluate(program_path: str, names: list[str], traces: TraceSet) -> dict:
 
 def evaluate(program_path: str, workloads: list[str] | None = None) -> dict:
     """Score on the training traces; `workloads` picks a subset of scenarios by name."""
-    valid = workload_names()
-    if workloads is not None:
-        unknown = [w for w in workloads if w not in valid] if isinstance(
-            workloads, (list, tuple)) else [repr(workloads)]
-        if unknown or not workloads:
-            return _failure(f"unknown workloads {unknown or '[]'}; valid names: "
-                            f"{', '.join(valid)}", {})
-        valid = [w for w in valid if w in workloads]
-    return _evaluate(program_path, valid, trace_set("train"))
+    valid = workload_names()  # outside the try: a bad data file raises its own one-line error
+    try:
+        names = harness.select_workloads(workloads, valid)
+    except ValueError as exc:
+        return harness.failure(str(exc))
+    return _evaluate(program_path, names, trace_set("train"))
 
 
 def evaluate_heldout(program_path: str) -> dict:

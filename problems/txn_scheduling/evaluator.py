@@ -2,18 +2,18 @@
 
 The candidate program runs in a child process and only returns an order per workload; this module
 generates the workloads, validates each order strictly and recomputes every figure itself with an
-exact simulator of strict two-phase locking (see README.md for the model). Standard library only.
+exact simulator of the chosen model: the paper's conflict model (the default) or strict two-phase
+locking (see README.md). Standard library only.
 """
 
-import json
-import os
+import importlib.util
 import random
-import subprocess
 import sys
 import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 Op = tuple[str, int]
@@ -22,29 +22,87 @@ Workload = list[list[Op]]
 HERE = Path(__file__).resolve().parent
 FAMILIES = ("zipf", "rmw", "rfwl", "edge")
 BATCH_SIZE = 100
-STDERR_KEEP = 2000  # characters of the child's stderr kept for error messages
+ENTRY_POINT = "schedule"
+
+
+def _load_harness() -> ModuleType:
+    """The sibling _harness.py, loaded by path: the folder works wherever it is copied, and
+    problems loaded side by side in one process each keep their own copy."""
+    name = f"{__name__}._harness"
+    spec = importlib.util.spec_from_file_location(name, HERE / "_harness.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+harness = _load_harness()
 
 
 # --------------------------------------------------------------------------- settings
 
+MODELS = ("conflict", "strict-2pl")  # the first is the default
+
+
 @dataclass(frozen=True)
 class Settings:
-    """What problem.toml says about workloads and the candidate's time budget."""
+    """What problem.toml says about workloads, the execution model and the candidate's budget."""
 
     train_seeds: tuple[int, ...]
     heldout_seeds: tuple[int, ...]
     candidate_timeout: float
+    model: str = MODELS[0]
 
 
 def load_settings(path: Path = HERE / "problem.toml") -> Settings:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     seeds = data["workloads"]
+    model = seeds.get("model", MODELS[0])
+    if model not in MODELS:
+        raise ValueError(f"problem.toml: [workloads] model = {model!r} is not one of "
+                         f"{', '.join(MODELS)}")
     return Settings(train_seeds=tuple(int(s) for s in seeds["train_seeds"]),
                     heldout_seeds=tuple(int(s) for s in seeds["heldout_seeds"]),
-                    candidate_timeout=float(data["candidate"]["timeout_seconds"]))
+                    candidate_timeout=float(data["candidate"]["timeout_seconds"]), model=model)
 
 
-# --------------------------------------------------------------------------- the model
+# --------------------------------------------------------------------------- the models
+
+def start_times(workload: Workload, order: list[int], model: str = MODELS[0]) -> list[int]:
+    """Start time of each transaction of `order` (same positions) under `model` (README.md)."""
+    if model == "conflict":
+        return conflict_starts(workload, order)
+    if model == "strict-2pl":
+        return two_phase_starts(workload, order)
+    raise ValueError(f"unknown model {model!r}; known: {', '.join(MODELS)}")
+
+
+def conflict_starts(workload: Workload, order: list[int]) -> list[int]:
+    """The paper's model (Cheng et al., VLDB'24): an operation takes one time unit on its key, and
+    the given order is the serial order on every key. So a transaction starts at the earliest time
+    >= 0 at which each of its writes falls after the latest operation of an earlier transaction on
+    that key, and each of its reads after the latest such write. Nothing else delays it: no locks
+    held to commit, no floor from the transaction before it.
+    """
+    last_op: dict[int, int] = {}     # key -> time of the latest operation on it so far
+    last_write: dict[int, int] = {}  # key -> time of the latest write to it so far
+    starts = []
+    for t in order:
+        ops = workload[t]
+        start = 0
+        for offset, (op, key) in enumerate(ops):
+            after = last_op if op == "w" else last_write
+            if key in after:
+                start = max(start, after[key] + 1 - offset)
+        for offset, (op, key) in enumerate(ops):
+            moment = start + offset
+            last_op[key] = max(last_op.get(key, moment), moment)
+            if op == "w":
+                last_write[key] = max(last_write.get(key, moment), moment)
+        starts.append(start)
+    return starts
+
 
 @dataclass(frozen=True)
 class Lock:
@@ -71,8 +129,9 @@ def compile_txn(ops: list[Op]) -> Txn:
     return Txn(len(ops), tuple(Lock(k, first[k], writes[k]) for k in first))
 
 
-def start_times(workload: Workload, order: list[int]) -> list[int]:
-    """Start time of each transaction of `order` (same positions), admitted one by one.
+def two_phase_starts(workload: Workload, order: list[int]) -> list[int]:
+    """The strict two-phase-locking variant: transactions are admitted one by one, none before
+    the one admitted just before it.
 
     A transaction starting at s holds key k over [s + first_k, s + length). Against a holder whose
     interval is [a, b) on a key where either side writes, overlap means s + first_k < b and
@@ -109,9 +168,9 @@ def earliest_free(floor: int, forbidden: list[tuple[int, int]]) -> int:
     return start
 
 
-def makespan(workload: Workload, order: list[int]) -> int:
+def makespan(workload: Workload, order: list[int], model: str = MODELS[0]) -> int:
     """Largest commit time of the schedule (0 for an empty batch)."""
-    starts = start_times(workload, order)
+    starts = start_times(workload, order, model)
     return max((s + len(workload[t]) for s, t in zip(starts, order)), default=0)
 
 
@@ -169,7 +228,8 @@ def _zipf_batch(rng: random.Random) -> Workload:
 
 
 def _rmw_batch(rng: random.Random) -> Workload:
-    """Read-modify-write of one hot key per transaction, padded with work that conflicts with nothing."""
+    """Read-modify-write of a hot key (half the transactions: of two hot keys), padded with work
+    that conflicts with nothing."""
     hot_keys = list(range(rng.randint(3, 6)))
     catalog = list(range(100, 150))  # read by many, written by none
     batch: Workload = []
@@ -182,10 +242,12 @@ def _rmw_batch(rng: random.Random) -> Workload:
                 ops.append(("r", rng.choice(catalog)))
             else:
                 ops.append(("r" if rng.random() < 0.5 else "w", private + i))
-        key = rng.choice(hot_keys)
-        read_at = rng.randrange(length - 1)
-        ops[read_at] = ("r", key)
-        ops[rng.randrange(read_at + 1, length)] = ("w", key)
+        free = list(range(length))
+        for key in rng.sample(hot_keys, 2 if rng.random() < 0.5 else 1):
+            read_at, write_at = sorted(rng.sample(free, 2))
+            ops[read_at], ops[write_at] = ("r", key), ("w", key)
+            free.remove(read_at)
+            free.remove(write_at)
         batch.append(ops)
     return batch
 
@@ -225,112 +287,17 @@ def _edge_batch(rng: random.Random) -> Workload:
     return batch
 
 
-# --------------------------------------------------------------------------- the candidate's child process
-
-# Runs as `python -I -c DRIVER <program>`. The answer goes to a copy of the original stdout taken
-# before the candidate is imported; fd 1 then points at stderr, so the candidate's prints land there.
-DRIVER = r"""
-import importlib.util, json, os, sys, traceback
-
-def kind(value):
-    module = type(value).__module__
-    name = type(value).__qualname__
-    return {"__type__": name if module == "builtins" else module + "." + name}
-
-def encode(result):
-    if type(result) is not list:
-        return kind(result)
-    return [item if type(item) in (int, bool, float) else kind(item) for item in result]
-
-def last_line(exc):
-    return traceback.format_exception_only(type(exc), exc)[-1].strip()
-
-def main():
-    answer = os.fdopen(os.dup(1), "w", encoding="utf-8")
-    os.dup2(2, 1)
-    request = json.load(sys.stdin)
-    where = "while importing the program"
-    try:
-        spec = importlib.util.spec_from_file_location("candidate", sys.argv[1])
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        orders = {}
-        for name, txns in request.items():
-            where = "on workload " + name
-            batch = [[(op, key) for op, key in ops] for ops in txns]
-            orders[name] = encode(module.schedule(batch))
-    except BaseException as exc:
-        traceback.print_exc()
-        answer.write(json.dumps({"crash": where + ": " + last_line(exc)}))
-        answer.close()
-        sys.exit(1)
-    answer.write(json.dumps({"orders": orders}))
-    answer.close()
-
-main()
-"""
-
-
-@dataclass(frozen=True)
-class ChildResult:
-    orders: dict[str, Any] | None
-    error: str | None
-    stderr_tail: str
-    seconds: float
-
-
-def candidate_command(argv: list[str]) -> list[str]:
-    """argv behind the jail adrs's sandbox offers in $ADRS_CANDIDATE_PREFIX (a JSON argv) so the
-    candidate cannot read this folder; unchanged when the variable is unset (standalone runs)."""
-    prefix = json.loads(os.environ.get("ADRS_CANDIDATE_PREFIX") or "[]")
-    return [str(part) for part in prefix] + argv
-
-
-def run_candidate(program_path: str, workloads: dict[str, Workload], timeout: float) -> ChildResult:
-    """Run the candidate on the workloads in a child process; its orders, or why there are none."""
-    payload = json.dumps(workloads)
-    began = time.perf_counter()
-    try:
-        done = subprocess.run(candidate_command([sys.executable, "-I", "-c", DRIVER, program_path]),
-                              input=payload, capture_output=True, encoding="utf-8",
-                              errors="replace", timeout=timeout)
-    except subprocess.TimeoutExpired as exc:
-        return ChildResult(None, f"timed out after {timeout:g} s", _tail(exc.stderr),
-                           time.perf_counter() - began)
-    seconds = time.perf_counter() - began
-    tail = _tail(done.stderr)
-    try:
-        answer = json.loads(done.stdout) if done.stdout.strip() else None
-    except json.JSONDecodeError:
-        return ChildResult(None, "the program's answer is not valid JSON", tail, seconds)
-    if isinstance(answer, dict) and isinstance(answer.get("crash"), str):
-        return ChildResult(None, f"crashed {answer['crash']}"[:500], tail, seconds)
-    if done.returncode != 0 or answer is None:
-        last = tail.strip().splitlines()[-1] if tail.strip() else "no output"
-        return ChildResult(None, f"crashed (exit code {done.returncode}): {last}"[:500], tail, seconds)
-    if not isinstance(answer, dict) or not isinstance(answer.get("orders"), dict):
-        return ChildResult(None, "the program's answer has no orders", tail, seconds)
-    return ChildResult(answer["orders"], None, tail, seconds)
-
-
-def _tail(stream: str | bytes | None) -> str:
-    if stream is None:
-        return ""
-    text = stream.decode("utf-8", "replace") if isinstance(stream, bytes) else stream
-    return text[-STDERR_KEEP:]
-
-
 # --------------------------------------------------------------------------- validation and scoring
 
 def validate_order(order: Any, n: int) -> str | None:
     """Why `order` is not a permutation of range(n) (after JSON), or None if it is one."""
     if not isinstance(order, list):
-        return f"returned {_type_name(order)}, expected a list of transaction indices"
+        return f"returned {harness.type_name(order)}, expected a list of transaction indices"
     for position, item in enumerate(order):
         if type(item) is not int:
-            return f"entry {position} is {_type_name(item)} ({item!r}), expected an int" \
+            return f"entry {position} is {harness.type_name(item)} ({item!r}), expected an int" \
                 if isinstance(item, (bool, float)) else \
-                f"entry {position} is {_type_name(item)}, expected an int"
+                f"entry {position} is {harness.type_name(item)}, expected an int"
         if not 0 <= item < n:
             return f"entry {position} is {item}, outside range({n})"
     if len(order) != n:
@@ -344,38 +311,29 @@ def validate_order(order: Any, n: int) -> str | None:
     return None
 
 
-def _type_name(value: Any) -> str:
-    if isinstance(value, dict) and isinstance(value.get("__type__"), str):
-        # The driver's note about a value JSON cannot carry: "tuple", "numpy.int64", ...
-        name = value["__type__"]
-        return name if "." in name else f"a {name}"
-    return {bool: "a bool", float: "a float", str: "a str", dict: "a dict", list: "a list",
-            type(None): "None"}.get(type(value), type(value).__name__)
-
-
-def _failure(error: str, seconds: float = 0.0, stderr_tail: str = "") -> dict:
-    result: dict[str, Any] = {"combined_score": 0.0, "error": error,
-                              "timings": {"candidate_seconds": seconds}}
-    if stderr_tail:
-        result["artifacts"] = {"stderr": stderr_tail}
-    return result
-
-
-def score_program(program_path: str, workloads: dict[str, Workload], timeout: float) -> dict:
-    """Run the candidate on the workloads and score its orders; never raises for a bad candidate."""
+def score_program(program_path: str, workloads: dict[str, Workload], timeout: float,
+                  model: str = MODELS[0]) -> dict:
+    """Run the candidate on the workloads and score its orders under `model`; never raises for a
+    bad candidate."""
     if not Path(program_path).is_file():
-        return _failure(f"program not found: {program_path}")
-    child = run_candidate(program_path, workloads, timeout)
-    if child.error is not None or child.orders is None:
-        return _failure(child.error or "no orders", child.seconds, child.stderr_tail)
+        return harness.failure(f"program not found: {program_path}")
+    started = time.perf_counter()
+    tasks = {name: [workload, model] for name, workload in workloads.items()}
+    try:
+        answers = harness.solve(program_path, ENTRY_POINT, tasks, timeout, tuples={0: 2},
+                                exact=True)
+    except harness.CandidateFailure as exc:
+        return harness.failure(str(exc), stderr_tail=exc.stderr_tail,
+                               timings={"evaluation_seconds": time.perf_counter() - started})
+    timings = {"candidate_call_ms": 1000 * sum(a.seconds for a in answers.values()),
+               "evaluation_seconds": time.perf_counter() - started}
     spans: dict[str, int] = {}
     for name, workload in workloads.items():
-        if name not in child.orders:
-            return _failure(f"workload {name}: no order returned", child.seconds, child.stderr_tail)
-        problem = validate_order(child.orders[name], len(workload))
+        order = answers[name].answer
+        problem = validate_order(order, len(workload))
         if problem is not None:
-            return _failure(f"workload {name}: {problem}", child.seconds, child.stderr_tail)
-        spans[name] = makespan(workload, child.orders[name])
+            return harness.failure(f"workload {name}: {problem}", timings=timings)
+        spans[name] = makespan(workload, order, model)
     scores = {name: workload_score(workloads[name], span) for name, span in spans.items()}
     total = sum(spans.values())
     return {
@@ -385,7 +343,7 @@ def score_program(program_path: str, workloads: dict[str, Workload], timeout: fl
         "per_workload": scores,
         "artifacts": {"worst_workloads": _worst_text(workloads, spans, scores),
                       "makespans": ", ".join(f"{n} {s}" for n, s in spans.items())},
-        "timings": {"candidate_seconds": child.seconds},
+        "timings": timings,
     }
 
 
@@ -406,21 +364,16 @@ def evaluate(program_path: str, workloads: list[str] | None = None) -> dict:
     """Score the program on the training workloads, or on the named subset of them."""
     settings = load_settings()
     pool = build_workloads(settings.train_seeds)
-    if isinstance(workloads, str):
-        workloads = [workloads]  # one name given bare
-    if workloads is not None:
-        unknown = [name for name in workloads if name not in pool]
-        if unknown:
-            return _failure(f"unknown workload(s) {', '.join(map(str, unknown))}; "
-                            f"valid: {', '.join(pool)}")
-        if not workloads:
-            return _failure(f"no workloads selected; valid: {', '.join(pool)}")
-        pool = {name: pool[name] for name in dict.fromkeys(workloads)}
-    return score_program(program_path, pool, settings.candidate_timeout)
+    try:
+        names = harness.select_workloads(workloads, list(pool))
+    except ValueError as exc:
+        return harness.failure(str(exc))
+    return score_program(program_path, {name: pool[name] for name in names},
+                         settings.candidate_timeout, settings.model)
 
 
 def evaluate_heldout(program_path: str) -> dict:
     """Score the program on the held-out workloads (never sent by `evaluate`)."""
     settings = load_settings()
     return score_program(program_path, build_workloads(settings.heldout_seeds),
-                         settings.candidate_timeout)
+                         settings.candidate_timeout, settings.model)

@@ -44,7 +44,7 @@ def trivial(transactions):
 
 
 def _program(body: str, schedule: str = "return trivial(transactions)") -> str:
-    return (TRIVIAL + "\n" + body.strip("\n") + "\n\n\ndef schedule(transactions):\n    "
+    return (TRIVIAL + "\n" + body.strip("\n") + "\n\n\ndef schedule(transactions, model):\n    "
             + schedule + "\n")
 
 
@@ -55,7 +55,7 @@ def _at_import(body: str) -> str:
 def _in_schedule(body: str) -> str:
     """A schedule() that runs `body` (indented 4) and then returns the trivial order."""
     indented = "\n".join("    " + line for line in body.strip("\n").splitlines())
-    return TRIVIAL + "\n\ndef schedule(transactions):\n" + indented + \
+    return TRIVIAL + "\n\ndef schedule(transactions, model):\n" + indented + \
         "\n    return trivial(transactions)\n"
 
 
@@ -123,7 +123,7 @@ CASES: list[Case] = [
          Fail("KeyboardInterrupt")),
     Case("exception_in_schedule", _in_schedule("raise ValueError('no plan today')"),
          Fail("ValueError: no plan today")),
-    Case("syntax_error", "def schedule(transactions):\n    return [\n", Fail("SyntaxError")),
+    Case("syntax_error", "def schedule(transactions, model):\n    return [\n", Fail("SyntaxError")),
     Case("file_size_limit", _in_schedule(
         "with open('big.bin', 'wb') as f:\n    f.write(b'x' * (200 << 20))"),
         Fail("File too large")),
@@ -150,7 +150,7 @@ CASES: list[Case] = [
     Case("string_entries", _program("", "return [str(i) for i in range(len(transactions))]"),
          Fail("a str")),
     Case("bool_entries", _program("", "return [True] * len(transactions)"), Fail("a bool")),
-    Case("returns_none", _program("", "return None"), Fail("returned a NoneType")),
+    Case("returns_none", _program("", "return None"), Fail("returned None")),
     Case("returns_generator", _program("", "return (i for i in range(len(transactions)))"),
          Fail("generator")),
     Case("returns_numpy_array", _program(
@@ -168,13 +168,14 @@ CASES: list[Case] = [
     Case("claims_a_score", _program(
         "combined_score = 1.0",
         "return {'combined_score': 1.0, 'order': trivial(transactions)}"), Fail("a dict")),
+    # The forged text lands on the reply channel (fd 3) but is no reply: the child then died.
     Case("forges_the_answer_with_a_score", _at_import(
         "import json, os\n"
         "families = ('zipf', 'rmw', 'rfwl', 'edge')\n"
         "orders = {f'{family}-s1': list(range(100)) for family in families}\n"
         "os.write(3, json.dumps({'orders': orders, 'combined_score': 1e9,\n"
         "                        'per_workload': {'zipf-s1': 1.0}}).encode())\n"
-        "os._exit(0)"), BLOCKED),
+        "os._exit(0)"), Fail("crashed (exit code 0)")),
     Case("forges_every_descriptor", _in_schedule(
         "import json, os\n"
         "fake = json.dumps({'phase': 'done', 'ok': True, 'error': None, 'traceback': '',\n"
@@ -184,9 +185,10 @@ CASES: list[Case] = [
         "        os.write(fd, fake)\n"
         "    except OSError:\n"
         "        pass"), CONTAINED),
+    # The driver bound json's functions before importing the program: the patch reaches nothing.
     Case("patches_the_json_encoder", _at_import(
         "import json\njson.dumps = lambda *args, **kwargs: '{\"orders\": {}}'"),
-        Fail("no order returned")),
+        BLOCKED),
     Case("monkeypatches_the_timer", _at_import(
         "import time\nfor name in ('time', 'perf_counter', 'monotonic', 'process_time'):\n"
         "    setattr(time, name, lambda: 0.0)"), BLOCKED),

@@ -39,7 +39,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = REPO_ROOT / "problems" / "txn_scheduling"
 SECRET = "sk-adrs-corpus-planted-5f1d0c"
 TOKEN = "adrs-corpus-token-7c2e"
-TRIVIAL_PROGRAM = TRIVIAL + "\n\ndef schedule(transactions):\n    return trivial(transactions)\n"
+TRIVIAL_PROGRAM = TRIVIAL + "\n\ndef schedule(transactions, model):\n    return trivial(transactions)\n"
 
 
 @dataclass

@@ -1,6 +1,10 @@
-"""The LLM-SQL problem folder: hit rate, speed term, validation, child handling, discrimination."""
+"""The LLM-SQL problem folder: the bounded prefix cache, speed term, validation, child handling,
+your own CSV tables, discrimination."""
 
 from __future__ import annotations
+
+import random
+import tomllib
 
 import pytest
 
@@ -13,40 +17,101 @@ BASELINE = str(FOLDER / "initial.py")
 TWO_ROWS = ev.Workload("two", ["x", "y"], [["1", "2"], ["1", "3"]])
 
 
-# --- the hit rate, by hand ----------------------------------------------------------------------
+# --- the bounded prefix cache, by hand ---------------------------------------------------------
 
-def test_common_prefix_and_prefix_hits_by_hand():
+def test_prefix_cache_hits_and_lru_eviction_by_hand():
+    # Blocks of 2 characters. "aabb" caches aa, bb; "aacc" hits aa and caches cc.
+    assert ev.prefix_hits(["aabb", "aacc", "aabb"], capacity_blocks=4, block=2) == [0, 2, 4]
+    # With room for 2 blocks, "aacc" evicts bb (used least recently), so the third prompt hits
+    # aa only; caching its bb then evicts cc.
+    assert ev.prefix_hits(["aabb", "aacc", "aabb"], capacity_blocks=2, block=2) == [0, 2, 2]
+    assert ev.prefix_hits(["aabb", "aacc", "aabb", "aacc"], 2, block=2) == [0, 2, 2, 2]
+    # A prompt's tail leaves before its head: after "aabbcc" in 2 blocks, aa and bb remain.
+    assert ev.prefix_hits(["aabbcc", "aabbdd"], capacity_blocks=2, block=2) == [0, 4]
+    # Only whole blocks count and only a cached prefix: "aab" caches aa; "xxaa" shares no prefix.
+    assert ev.prefix_hits(["aab", "aab", "xxaa"], capacity_blocks=9, block=2) == [0, 2, 0]
+    # A hit refreshes a block: aa, hit again after bb, outlives bb when cc needs room.
+    assert ev.prefix_hits(["aa", "bb", "aa", "cc", "aa", "bb"], capacity_blocks=2, block=2) == \
+        [0, 0, 2, 0, 2, 0]
+
+
+def test_an_unbounded_cache_of_single_characters_is_the_longest_common_prefix():
+    texts = ["abc", "abd", "ab", "xyz", "abcz", "", "xy"]
+    assert ev.prefix_hits(texts, capacity_blocks=10**6, block=1) == [0, 2, 2, 0, 3, 0, 2]
     assert ev.common_prefix("title: Star Wars", "title: Star Trek") == 12
-    assert ev.common_prefix("abc", "abc") == 3 and ev.common_prefix("abc", "xbc") == 0
-    assert ev.common_prefix("", "abc") == 0
-    # "ab" shares 2 with "abc"; "abcz" shares 3 with "abc" although "abd" came later.
-    assert ev.prefix_hits(["abc", "abd", "ab", "xyz", "abcz"]) == [0, 2, 2, 0, 3]
 
 
 def test_hit_rate_by_hand():
-    # "x: 1\ny: 2\n" then "x: 1\ny: 3\n": 8 of 20 characters hit.
-    assert ev.prompts(TWO_ROWS, [(0, [0, 1]), (1, [0, 1])]) == ["x: 1\ny: 2\n", "x: 1\ny: 3\n"]
-    assert ev.hit_rate(TWO_ROWS, [(0, [0, 1]), (1, [0, 1])]) == pytest.approx(8 / 20)
-    # The second row starting with "y: 3" shares nothing with "x: 1...".
-    assert ev.hit_rate(TWO_ROWS, [(0, [0, 1]), (1, [1, 0])]) == 0.0
-    # Both with y first: "y: 2\nx: 1\n" and "y: 3\nx: 1\n" share "y: " only.
-    assert ev.hit_rate(TWO_ROWS, [(1, [1, 0]), (0, [1, 0])]) == pytest.approx(3 / 20)
+    table = ev.Workload("hamilton", ["name", "city"],
+                        [["Alexander Hamilton", "New York"], ["Alexander Hamilton", "Nevis"]])
+    order = [(0, [0, 1]), (1, [0, 1])]
+    assert [len(t) for t in ev.prompts(table, order)] == [40, 37]
+    assert table.cache_blocks() == 5  # 5% of 77 characters is less than the two prompts
+    # 33 characters are shared; the cache serves whole blocks of 16: 32.
+    assert ev.hit_rate(table, order) == pytest.approx(32 / 77)
+    assert ev.unbounded_hit_rate(table, order) == pytest.approx(33 / 77)
+    # City first: the prompts differ from the 9th character on, before any whole block.
+    assert ev.hit_rate(table, [(0, [1, 0]), (1, [1, 0])]) == 0.0
 
 
-@pytest.mark.parametrize("reference, candidate, expected", [
-    (0.010, 0.010, 0.5), (0.010, 0.001, 1.0), (0.010, 0.100, 0.0), (0.010, 0.0001, 1.0),
-    (0.0005, 0.0001, 0.5),   # both under the 1 ms floor: no one gains from noise
-    (0.004, 0.002, 0.5 + 0.5 * 0.30103),
+def test_the_cache_holds_a_small_fraction_of_each_table():
+    for family in ("movies", "products", "scores"):
+        table = ev.make_workload(family, 1)
+        characters = sum(table.prompt_lengths())
+        assert table.cache_blocks() == -(-characters * ev.CACHE_FRACTION // ev.BLOCK_CHARS)
+        assert table.cache_blocks() * ev.BLOCK_CHARS < 0.06 * characters
+
+
+def _baseline_order(table):
+    answer = ev.reference_reorder(table.columns, table.rows)
+    return ev.validate_order(table, [[row, list(fields)] for row, fields in answer])
+
+
+def test_row_order_changes_the_hit_rate():
+    table = ev.make_workload("movies", 1)
+    grouped = _baseline_order(table)
+    shuffled = grouped[:]
+    random.Random(0).shuffle(shuffled)
+    assert ev.hit_rate(table, shuffled) < ev.hit_rate(table, grouped) - 0.05
+    # The public evaluator's unbounded figure cannot tell the two orders apart.
+    assert ev.unbounded_hit_rate(table, shuffled) == ev.unbounded_hit_rate(table, grouped)
+    # Reversed, every group stays together: the same hits but at the groups' edges.
+    assert ev.hit_rate(table, grouped[::-1]) == pytest.approx(ev.hit_rate(table, grouped),
+                                                              abs=0.01)
+
+
+SHUFFLED_BASELINE = """
+import random
+
+
+def reorder_table(columns, rows):
+    order = list(baseline(columns, rows))
+    random.Random(SHUFFLE_SEED).shuffle(order)
+    return order
+"""
+
+
+def test_shuffling_the_baseline_rows_lowers_its_score(tmp_path):
+    source = initial_source("llm_sql").replace("def reorder_table(", "def baseline(")
+    program = write_candidate(tmp_path, source + SHUFFLED_BASELINE.replace("SHUFFLE_SEED", "7"))
+    chosen = ["movies-s1", "posts-s1"]
+    baseline, shuffled = ev.evaluate(BASELINE, chosen), ev.evaluate(program, chosen)
+    assert shuffled["hit_rate"] < baseline["hit_rate"] - 0.05
+    assert shuffled["combined_score"] < baseline["combined_score"] - 0.04
+
+
+@pytest.mark.parametrize("speedup, expected", [
+    (1.0, 0.5), (1.9, 0.5), (0.55, 0.5), (2.1, 0.75), (7.9, 0.75), (8.1, 1.0), (1000.0, 1.0),
+    (0.45, 0.25), (0.13, 0.25), (0.12, 0.0), (0.001, 0.0),
 ])
-def test_speed_term_is_bounded_and_floored(reference, candidate, expected):
-    assert ev.speed_term(reference, candidate) == pytest.approx(expected, abs=1e-5)
+def test_the_speed_term_moves_in_steps_of_four(speedup, expected):
+    assert ev.speed_term(speedup) == expected
 
 
-def test_workload_result_weights_hit_rate_heavily():
-    result = ev.WorkloadResult(hit_rate=0.4, reference_hit_rate=0.3, candidate_seconds=1.0,
-                               reference_seconds=0.1)
-    assert result.speed == pytest.approx(0.0, abs=1e-12)
-    assert result.score == pytest.approx(0.95 * 0.4)
+def test_speedup_is_a_floored_geometric_mean():
+    assert ev.speedup([(0.010, 0.020), (0.010, 0.005)]) == pytest.approx(1.0)
+    assert ev.speedup([(0.0001, 0.0005)]) == pytest.approx(1.0)  # both under the 1 ms floor
+    assert ev.speedup([(0.001, 0.004)]) == pytest.approx(4.0)
 
 
 def test_workloads_are_seeded_and_shuffled():
@@ -121,7 +186,7 @@ def test_crash_timeout_and_bad_import_score_zero(tmp_path):
                                       "    raise IndexError('no such column')\n", "crash.py")
     result = ev.evaluate(crash, workloads=["tiny-s1"])
     assert result["combined_score"] == 0.0
-    assert "warm-up table" in result["error"] and "IndexError: no such column" in result["error"]
+    assert "warm-up input" in result["error"] and "IndexError: no such column" in result["error"]
 
     bad_import = write_candidate(tmp_path, "import no_such_module_here\n", "bad_import.py")
     assert "import failed" in ev.evaluate(bad_import, workloads=["tiny-s1"])["error"]
@@ -237,9 +302,74 @@ def test_tuning_the_length_power_improves_train_and_heldout(tmp_path):
         assert after["combined_score"] > before["combined_score"]
 
 
-def test_hit_rates_are_deterministic():
+def test_scores_repeat_and_timing_metrics_are_declared():
     first = ev.evaluate(BASELINE, workloads=["beer-s1", "unique-s1"])
     second = ev.evaluate(BASELINE, workloads=["beer-s1", "unique-s1"])
-    assert first["hit_rate"] == second["hit_rate"]
-    assert first["baseline_hit_rate"] == second["baseline_hit_rate"]
+    timing = tomllib.loads((FOLDER / "problem.toml").read_text())["timing_metrics"]
+    assert set(timing) == {"speedup_vs_baseline", "runtime_ms"}
+    assert set(timing) <= set(first)
+    steady = {k: v for k, v in first.items() if k not in timing and k != "timings"}
+    assert steady == {k: v for k, v in second.items() if k not in timing and k != "timings"}
     assert set(first["per_workload"]) == {"beer-s1", "unique-s1"}
+    assert first["artifacts"]["data_source"].startswith("synthetic: seeded generator")
+
+
+# --- your own tables ----------------------------------------------------------------------------
+
+def _write_table(folder, name, text):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
+
+
+MOVIES_CSV = "title,year,genre\n" + "".join(
+    f"Movie {i % 7},{1990 + i % 7},{'Drama' if i % 2 else 'Comedy'}\n" for i in range(60))
+
+
+def test_tables_come_from_the_data_folder(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    _write_table(data, "movies.csv", MOVIES_CSV)
+    _write_table(data, "pairs.csv", 'a,b\n"x, with comma",1\ny,2\n')
+    monkeypatch.setenv("ADRS_DATA_DIR", str(data))
+    result = ev.evaluate(BASELINE)
+    assert "error" not in result, result.get("error")
+    assert set(result["per_workload"]) == {"movies", "pairs"}
+    assert result["artifacts"]["data_source"] == (
+        f"csv: {data}: movies (60 rows), pairs (2 rows)")
+    assert set(ev.evaluate(BASELINE, workloads=["pairs"])["per_workload"]) == {"pairs"}
+    again = ev.evaluate_heldout(BASELINE)
+    assert "no heldout/ folder: the training tables" in again["artifacts"]["data_source"]
+    _write_table(data / "heldout", "later.csv", MOVIES_CSV.replace("Movie", "Film"))
+    heldout = ev.evaluate_heldout(BASELINE)
+    assert set(heldout["per_workload"]) == {"later"}
+    assert heldout["artifacts"]["data_source"].startswith(f"csv: {data / 'heldout'}: later")
+    table = ev.read_table(data / "pairs.csv")
+    assert table.columns == ["a", "b"] and table.rows == [["x, with comma", "1"], ["y", "2"]]
+
+
+@pytest.mark.parametrize("name, content, reason", [
+    ("ragged.csv", "a,b\n1,2\n3\n", "ragged.csv: line 3 has 1 fields, the header has 2"),
+    ("empty.csv", "", "empty.csv: empty: the first line must name the columns"),
+    ("header.csv", "a,b\n", "header.csv: no data rows under the header"),
+    ("twice.csv", "a,a\n1,2\n", "twice.csv: column 'a' appears twice in the header"),
+    ("blank.csv", "a, \n1,2\n", "blank.csv: column 2 of the header has no name"),
+    ("latin.csv", b"a,b\n\xe9t\xe9,2\n", "latin.csv: not UTF-8 text (byte 4)"),
+    ("quotes.csv", 'a,b\n"1"x,2\n', "quotes.csv: not valid CSV at line 2"),
+])
+def test_a_malformed_data_file_is_one_clear_error(tmp_path, monkeypatch, name, content, reason):
+    data = tmp_path / "data"
+    _write_table(data, "good.csv", MOVIES_CSV)
+    _write_table(data, name, content)
+    monkeypatch.setenv("ADRS_DATA_DIR", str(data))
+    result = ev.evaluate(BASELINE)
+    assert result["combined_score"] == 0.0
+    assert result["error"].startswith(f"llm_sql: data file {data}/")
+    assert reason in result["error"] and "\n" not in result["error"]
+
+
+def test_a_missing_or_empty_data_folder_is_one_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADRS_DATA_DIR", str(tmp_path / "absent"))
+    assert ev.evaluate(BASELINE)["error"] == \
+        f"llm_sql: ADRS_DATA_DIR={tmp_path / 'absent'} is not a folder"
+    monkeypatch.setenv("ADRS_DATA_DIR", str(tmp_path))
+    assert ev.evaluate_heldout(BASELINE)["error"] == \
+        f"llm_sql: data folder {tmp_path} holds no .csv file"

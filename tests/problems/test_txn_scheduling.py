@@ -42,57 +42,125 @@ R = lambda key: ("r", key)  # noqa: E731  (short names keep the hand-made batche
 W = lambda key: ("w", key)  # noqa: E731
 
 
-# --------------------------------------------------------------------------- the simulator, by hand
+# --------------------------------------------------------------------------- the default model, by hand
 
-def test_read_read_overlap_is_allowed(ev):
-    batch = [[R(1), R(2)], [R(1)]]
+def test_conflict_model_readme_example(ev):
+    batch = [[W(1)] * 5, [W(1)], [W(7)] * 3]
+    # A writes key 1 at 0..4, B's write goes at 5; C shares no key and starts at 0.
+    assert ev.start_times(batch, [0, 1, 2]) == [0, 5, 0]
+    assert ev.makespan(batch, [0, 1, 2]) == 6
+    assert ev.start_times(batch, [0, 2, 1]) == [0, 0, 5]
+    assert ev.makespan(batch, [0, 2, 1]) == 6
+    assert ev.makespan(batch, [1, 0, 2]) == 6  # B at 0, A's writes at 1..5
+
+
+def test_conflict_model_pipelines_writes_in_the_same_order(ev):
+    batch = [[W(1), W(2), W(3)], [W(1), W(2), W(3)]]
+    assert ev.start_times(batch, [0, 1]) == [0, 1]
+    assert ev.makespan(batch, [0, 1]) == 4
+    assert ev.makespan(batch, [0, 1], "strict-2pl") == 6  # waits for the commit at 3
+
+
+def test_conflict_model_reads_share_a_key_and_writes_follow_them(ev):
+    batch = [[W(1)], [R(1), R(1), R(1)], [R(5), R(1)], [W(1)]]
+    # The reads follow the write at 0 and overlap each other (T2 reads at 1, as T1 does); the
+    # last write follows them all: after T1's read at 3.
+    assert ev.start_times(batch, [0, 1, 2, 3]) == [0, 1, 0, 4]
+    assert ev.makespan(batch, [0, 1, 2, 3]) == 5
+    assert ev.start_times([[R(1), R(2)], [R(1)]], [0, 1]) == [0, 0]
+
+
+def test_conflict_model_a_read_waits_only_for_the_write(ev):
+    # T0 writes key 1 at 0; T1 reads it at offset 1, i.e. at 1 > 0: no wait at all.
+    batch = [[W(1), R(2), R(3)], [R(9), R(1)]]
     assert ev.start_times(batch, [0, 1]) == [0, 0]
-    assert ev.makespan(batch, [0, 1]) == 2
+    assert ev.makespan(batch, [0, 1]) == 3
+    # Reversed: T1 reads key 1 at 1; T0's write must come after it, at 2.
+    assert ev.start_times(batch, [1, 0]) == [0, 2]
+    assert ev.makespan(batch, [1, 0]) == 5
+
+
+def test_conflict_model_follows_the_latest_operation_not_the_last_placed(ev):
+    # T1 reads key 1 at 4; T2, placed after it, reads it earlier (at 1: only the write at 0
+    # binds a read). T3's write follows the latest operation, T1's read at 4, not T2's.
+    batch = [[W(1)], [R(7), R(7), R(7), R(7), R(1)], [R(1)], [W(1)]]
+    assert ev.start_times(batch, [0, 1, 2, 3]) == [0, 0, 1, 5]
+    assert ev.makespan(batch, [0, 1, 2, 3]) == 6
+
+
+def _reference_conflict_starts(batch, order):
+    """Independent check: try every start in turn against every earlier operation's time."""
+    placed, starts = [], []  # placed: (key, time, writes) of every operation so far
+    for t in order:
+        start = 0
+        while any(key == k and time <= when and (op == "w" or writes)
+                  for offset, (op, key) in enumerate(batch[t]) for time in [start + offset]
+                  for k, when, writes in placed):
+            start += 1
+        placed += [(key, start + offset, op == "w") for offset, (op, key) in enumerate(batch[t])]
+        starts.append(start)
+    return starts
+
+
+# --------------------------------------------------------------------------- the strict-2pl variant, by hand
+
+def _2pl(ev, batch, order):
+    return ev.start_times(batch, order, "strict-2pl")
 
 
 def test_write_conflict_delays_until_the_lock_is_released(ev):
     # T0 holds key 1 exclusively over [0, 3); T1 would take it at offset 1: s + 1 >= 3.
     batch = [[W(1), R(2), R(3)], [R(9), R(1)]]
-    assert ev.start_times(batch, [0, 1]) == [0, 2]
-    assert ev.makespan(batch, [0, 1]) == 4
+    assert _2pl(ev, batch, [0, 1]) == [0, 2]
+    assert ev.makespan(batch, [0, 1], "strict-2pl") == 4
     # Reversed: T1 reads key 1 over [1, 2); T0 would write it over [s, s + 3): s >= 2.
-    assert ev.start_times(batch, [1, 0]) == [0, 2]
-    assert ev.makespan(batch, [1, 0]) == 5
+    assert _2pl(ev, batch, [1, 0]) == [0, 2]
+    assert ev.makespan(batch, [1, 0], "strict-2pl") == 5
 
 
 def test_no_start_before_the_previous_start(ev):
     # B waits for A's lock (start 5); C conflicts with nobody but may not start before B.
     batch = [[W(1)] * 5, [W(1)], [W(7)] * 3]
-    assert ev.start_times(batch, [0, 1, 2]) == [0, 5, 5]
-    assert ev.makespan(batch, [0, 1, 2]) == 8
-    assert ev.start_times(batch, [0, 2, 1]) == [0, 0, 5]
-    assert ev.makespan(batch, [0, 2, 1]) == 6
+    assert _2pl(ev, batch, [0, 1, 2]) == [0, 5, 5]
+    assert ev.makespan(batch, [0, 1, 2], "strict-2pl") == 8
+    assert _2pl(ev, batch, [0, 2, 1]) == [0, 0, 5]
+    assert ev.makespan(batch, [0, 2, 1], "strict-2pl") == 6
 
 
 def test_a_short_transaction_fits_before_a_late_lock(ev):
     # T0 takes key 1 only at offset 3 ([3, 4)); T1 holds it over [0, 1); T2 fits in [1, 3).
     batch = [[R(8), R(8), R(8), W(1)], [W(1)], [W(1), W(1)]]
-    assert ev.start_times(batch, [0, 1, 2]) == [0, 0, 1]
-    assert ev.makespan(batch, [0, 1, 2]) == 4
+    assert _2pl(ev, batch, [0, 1, 2]) == [0, 0, 1]
+    assert ev.makespan(batch, [0, 1, 2], "strict-2pl") == 4
 
 
 def test_lock_intervals_are_half_open(ev):
     # T0 holds key 1 over [0, 2); T1 takes it at offset 2, i.e. over [2, 3): no overlap at s = 0.
     batch = [[W(1), R(5)], [R(6), R(6), W(1)]]
-    assert ev.start_times(batch, [0, 1]) == [0, 0]
-    assert ev.makespan(batch, [0, 1]) == 3
+    assert _2pl(ev, batch, [0, 1]) == [0, 0]
+    assert ev.makespan(batch, [0, 1], "strict-2pl") == 3
 
 
 def test_a_later_write_makes_the_whole_lock_exclusive(ev):
     upgraded = [[R(1), R(2), W(1)], [R(1)]]
-    assert ev.start_times(upgraded, [0, 1]) == [0, 3]
-    assert ev.makespan(upgraded, [0, 1]) == 4
+    assert _2pl(ev, upgraded, [0, 1]) == [0, 3]
+    assert ev.makespan(upgraded, [0, 1], "strict-2pl") == 4
     read_only = [[R(1), R(2), R(1)], [R(1)]]
-    assert ev.start_times(read_only, [0, 1]) == [0, 0]
-    assert ev.makespan(read_only, [0, 1]) == 3
+    assert _2pl(ev, read_only, [0, 1]) == [0, 0]
+    assert ev.makespan(read_only, [0, 1], "strict-2pl") == 3
 
 
-def _reference_starts(batch, order):
+def test_unknown_models_are_refused(ev, tmp_path):
+    with pytest.raises(ValueError, match="unknown model 'optimistic'"):
+        ev.start_times([[W(1)]], [0], "optimistic")
+    toml = tmp_path / "problem.toml"
+    toml.write_text((FOLDER / "problem.toml").read_text().replace('model = "conflict"',
+                                                                  'model = "2pl"'))
+    with pytest.raises(ValueError, match="model = '2pl' is not one of conflict, strict-2pl"):
+        ev.load_settings(toml)
+
+
+def _reference_2pl_starts(batch, order):
     """Independent check: try every start in turn and compare lock intervals as sets of ticks."""
     def locks(ops, start):
         held = {}
@@ -118,14 +186,18 @@ def _reference_starts(batch, order):
     return starts
 
 
-def test_simulator_matches_a_brute_force_reference(ev):
+REFERENCES = {"conflict": _reference_conflict_starts, "strict-2pl": _reference_2pl_starts}
+
+
+@pytest.mark.parametrize("model", sorted(REFERENCES))
+def test_simulator_matches_a_brute_force_reference(ev, model):
     rng = random.Random(7)
     for _ in range(200):
         batch = [[(rng.choice("rw"), rng.randrange(4)) for _ in range(rng.randint(1, 6))]
                  for _ in range(rng.randint(1, 7))]
         order = list(range(len(batch)))
         rng.shuffle(order)
-        assert ev.start_times(batch, order) == _reference_starts(batch, order)
+        assert ev.start_times(batch, order, model) == REFERENCES[model](batch, order)
 
 
 def test_bounds_and_score(ev):
@@ -139,14 +211,15 @@ def test_bounds_and_score(ev):
     assert ev.workload_score([[W(1)]], 1) == 1.0
 
 
-def test_every_order_lies_within_the_bounds(ev):
+@pytest.mark.parametrize("model", ["conflict", "strict-2pl"])
+def test_every_order_lies_within_the_bounds(ev, model):
     batch = ev.generate("zipf", 1)[:30]
     lower, upper = ev.bounds(batch)
     rng = random.Random(3)
     for _ in range(20):
         order = list(range(len(batch)))
         rng.shuffle(order)
-        assert lower <= ev.makespan(batch, order) <= upper
+        assert lower <= ev.makespan(batch, order, model) <= upper
 
 
 # --------------------------------------------------------------------------- workloads and settings
@@ -196,7 +269,7 @@ def test_validation_accepts_permutations(ev):
 # --------------------------------------------------------------------------- the child process
 
 IDENTITY = """
-    def schedule(transactions):
+    def schedule(transactions, model):
         return list(range(len(transactions)))
 """
 
@@ -212,7 +285,7 @@ def test_identity_candidate_is_scored(ev, tmp_path):
     assert result["per_workload"]["zipf-s1"] == ev.workload_score(batches["zipf-s1"], spans[0])
     assert result["combined_score"] == pytest.approx(sum(result["per_workload"].values()) / 2)
     assert "zipf-s1: makespan" in result["artifacts"]["worst_workloads"]
-    assert result["timings"]["candidate_seconds"] > 0
+    assert result["timings"]["candidate_call_ms"] > 0
 
 
 @pytest.mark.parametrize(("body", "reason"), [
@@ -228,7 +301,7 @@ def test_identity_candidate_is_scored(ev, tmp_path):
 ])
 def test_bad_orders_score_zero_with_the_reason(ev, tmp_path, body, reason):
     program = _program(tmp_path, f"""
-    def schedule(transactions):
+    def schedule(transactions, model):
         {body}
     """)
     result = ev.evaluate(program, workloads=["rmw-s3"])
@@ -242,14 +315,14 @@ def test_printed_claims_do_not_reach_the_evaluator(ev, tmp_path):
     program = _program(tmp_path, """
         import json
         print(json.dumps({"orders": {"zipf-s1": [0] * 100}}))
-        def schedule(transactions):
+        def schedule(transactions, model):
             print(json.dumps({"orders": {"zipf-s1": [0] * 100}, "makespan": 0}))
             return list(range(len(transactions)))
     """)
     identity = ev.evaluate(_program(tmp_path, IDENTITY, "identity.py"), workloads=["zipf-s1"])
     noisy = _program(tmp_path, """
         import sys
-        def schedule(transactions):
+        def schedule(transactions, model):
             sys.stderr.buffer.write(bytes([255, 254]) * 5000)  # not UTF-8, and long
             return list(range(len(transactions)))
     """, "noisy.py")
@@ -262,7 +335,7 @@ def test_printed_claims_do_not_reach_the_evaluator(ev, tmp_path):
 def test_only_the_requested_workloads_are_sent(ev, tmp_path):
     program = _program(tmp_path, """
         calls = []
-        def schedule(transactions):
+        def schedule(transactions, model):
             calls.append(len(transactions))
             if len(calls) > 1:
                 raise RuntimeError("called more than once")
@@ -274,49 +347,49 @@ def test_only_the_requested_workloads_are_sent(ev, tmp_path):
 
 def test_a_crash_scores_zero_with_the_last_traceback_line(ev, tmp_path):
     program = _program(tmp_path, """
-        def schedule(transactions):
+        def schedule(transactions, model):
             print("x" * 100_000)
             raise ValueError("boom")
     """)
     result = ev.evaluate(program, workloads=["zipf-s2"])
     assert result["combined_score"] == 0.0
-    assert result["error"] == "crashed on workload zipf-s2: ValueError: boom"
-    assert "Traceback" in result["artifacts"]["stderr"]
-    assert len(result["artifacts"]["stderr"]) == ev.STDERR_KEEP  # only the tail is kept
+    assert result["error"] == "workload zipf-s2: ValueError: boom"
+    assert "x" * 100 in result["artifacts"]["stderr"]  # its prints went to stderr
+    assert len(result["artifacts"]["stderr"]) == ev.harness.STDERR_TAIL_CHARS  # only the tail
 
 
 def test_crashes_at_import_and_exits_are_reported(ev, tmp_path):
     broken = _program(tmp_path, "import no_such_module_here\n", "broken.py")
     result = ev.evaluate(broken, workloads=["zipf-s2"])
     assert result["combined_score"] == 0.0
-    assert result["error"].startswith("crashed while importing the program: ModuleNotFoundError")
+    assert result["error"].startswith("import failed: ModuleNotFoundError")
     quitter = _program(tmp_path, """
         import sys
-        def schedule(transactions):
+        def schedule(transactions, model):
             sys.exit(0)
     """, "quitter.py")
     result = ev.evaluate(quitter, workloads=["zipf-s2"])
-    assert result["error"] == "crashed on workload zipf-s2: SystemExit: 0"
+    assert result["error"] == "workload zipf-s2: SystemExit: 0"
     killer = _program(tmp_path, """
         import os
-        def schedule(transactions):
+        def schedule(transactions, model):
             os._exit(3)
     """, "killer.py")
     result = ev.evaluate(killer, workloads=["zipf-s2"])
     assert result["combined_score"] == 0.0
-    assert result["error"] == "crashed (exit code 3): no output"
+    assert result["error"] == "workload zipf-s2: crashed (exit code 3): no output"
 
 
 def test_a_timeout_scores_zero(ev, tmp_path):
     program = _program(tmp_path, """
         import time
-        def schedule(transactions):
+        def schedule(transactions, model):
             time.sleep(30)
     """)
     batches = ev.build_workloads((1,))
     result = ev.score_program(program, {"zipf-s1": batches["zipf-s1"]}, timeout=1.0)
     assert result["combined_score"] == 0.0
-    assert result["error"] == "timed out after 1 s"
+    assert result["error"] == "workload zipf-s1: timed out after 1 s"
 
 
 def test_unknown_workloads_and_missing_programs_are_errors(ev, tmp_path):
@@ -333,17 +406,33 @@ def test_unknown_workloads_and_missing_programs_are_errors(ev, tmp_path):
 
 # --------------------------------------------------------------------------- the baseline
 
-def test_the_baseline_timeline_agrees_with_the_evaluator(ev):
+@pytest.mark.parametrize("model", ["conflict", "strict-2pl"])
+def test_the_baseline_timeline_agrees_with_the_evaluator(ev, model):
     initial = load_module(INITIAL, "txn_initial")
     for name, batch in ev.build_workloads((1,)).items():
-        order = initial.schedule(batch)
+        order = initial.schedule(batch, model)
         assert sorted(order) == list(range(len(batch))), name
-        timeline = initial.Timeline(initial.lock_specs(batch))
+        kind = initial.TIMELINES[model]
+        timeline = kind(kind.compile(batch))
         for t in order:
             timeline.append(t)
-        assert timeline.makespan == ev.makespan(batch, order), name
-    assert initial.schedule([]) == []
-    assert initial.schedule([[W(1)]]) == [0]
+        assert timeline.makespan == ev.makespan(batch, order, model), name
+        assert timeline.order == order
+    assert initial.schedule([], model) == []
+    assert initial.schedule([[W(1)]], model) == [0]
+
+
+def test_the_model_in_problem_toml_reaches_the_candidate_and_the_score(ev, tmp_path):
+    program = _program(tmp_path, """
+    def schedule(transactions, model):
+        assert model == "strict-2pl", model
+        return list(range(len(transactions)))
+    """)
+    batches = ev.build_workloads((1,))
+    result = ev.score_program(program, {"zipf-s1": batches["zipf-s1"]}, 20, "strict-2pl")
+    assert result["total_makespan"] == ev.makespan(batches["zipf-s1"], list(range(100)),
+                                                   "strict-2pl")
+    assert "AssertionError: conflict" in ev.evaluate(program, workloads=["zipf-s1"])["error"]
 
 
 def test_the_baseline_beats_the_identity_order_and_is_deterministic(ev, tmp_path):
@@ -399,8 +488,9 @@ def test_the_region_exposes_exactly_the_knobs():
     assert "random" not in problem.spec.critic.forbidden_imports
 
 
-def test_the_simulator_is_exact_on_all_small_orders(ev):
+@pytest.mark.parametrize("model", sorted(REFERENCES))
+def test_the_simulator_is_exact_on_all_small_orders(ev, model):
     # Every order of a small contended batch, checked against the reference.
     batch = [[R(1), W(2)], [W(1)], [R(2), R(2), W(1)], [W(2), R(3)]]
     for order in itertools.permutations(range(len(batch))):
-        assert ev.start_times(batch, list(order)) == _reference_starts(batch, list(order))
+        assert ev.start_times(batch, list(order), model) == REFERENCES[model](batch, list(order))
