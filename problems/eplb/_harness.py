@@ -93,7 +93,7 @@ class Child:
         for fd in (self._in, self._out, self._err):
             os.set_blocking(fd, False)
             try:  # larger pipes: a chatty child costs fewer wake-ups (Linux only; best effort)
-                fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ"), PIPE_BYTES)
+                fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
             except (AttributeError, OSError):
                 pass
         self._received = bytearray()

@@ -28,10 +28,11 @@ import sys
 import time
 import tomllib
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 PROBLEM_DIR = Path(__file__).resolve().parent
 ENTRY_POINT = "reorder_table"

@@ -13,10 +13,10 @@ import random
 import sys
 import time
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Callable
 
 import numpy as np
 
@@ -404,7 +404,7 @@ def _driver_report(text: str, sims: Sims) -> str:
     try:
         info = json.loads(text[1:])
         sim, tick, message = info["sim"], info["tick"], str(info["message"])[:500]
-        where = "" if sim is None else "workload %s (trace seed %d), " % sims.labels[sim]
+        where = "" if sim is None else "workload {} (trace {}), ".format(*sims.labels[sim])
         at = "" if tick is None else f"tick {int(tick)}: "
     except (ValueError, KeyError, TypeError, IndexError):
         return f"malformed report from the candidate's process: {text[:200]}"

@@ -14,9 +14,9 @@ import json
 import math
 import os
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
@@ -76,7 +76,7 @@ class Stats:
     outage_share: float  # share of unavailable time in outages (runs of OUTAGE_TICKS or more)
 
     @classmethod
-    def of(cls, traces: Iterable[np.ndarray]) -> "Stats":
+    def of(cls, traces: Iterable[np.ndarray]) -> Stats:
         up: list[int] = []
         down: list[int] = []
         ticks = available = 0

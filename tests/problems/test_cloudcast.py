@@ -7,8 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.problems.helpers import (initial_source, load_evaluator, problem_folder, with_constant,
-                                    write_candidate)
+from tests.problems.helpers import (
+    initial_source,
+    load_evaluator,
+    problem_folder,
+    with_constant,
+    write_candidate,
+)
 
 FOLDER = problem_folder("cloudcast")
 ev = load_evaluator("cloudcast")

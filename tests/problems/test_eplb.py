@@ -8,8 +8,13 @@ import tomllib
 import numpy as np
 import pytest
 
-from tests.problems.helpers import (initial_source, load_evaluator, problem_folder, with_constant,
-                                    write_candidate)
+from tests.problems.helpers import (
+    initial_source,
+    load_evaluator,
+    problem_folder,
+    with_constant,
+    write_candidate,
+)
 
 FOLDER = problem_folder("eplb")
 ev = load_evaluator("eplb")

@@ -11,8 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.problems.helpers import (PROBLEMS, load_evaluator, load_module, problem_folder,
-                                    spot_policy, write_candidate)
+from tests.problems.helpers import (
+    PROBLEMS,
+    load_evaluator,
+    load_module,
+    problem_folder,
+    spot_policy,
+    write_candidate,
+)
 
 FOLDERS = sorted(path.parent for path in PROBLEMS.glob("*/evaluator.py"))
 

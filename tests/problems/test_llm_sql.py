@@ -8,8 +8,13 @@ import tomllib
 
 import pytest
 
-from tests.problems.helpers import (initial_source, load_evaluator, problem_folder, with_constant,
-                                    write_candidate)
+from tests.problems.helpers import (
+    initial_source,
+    load_evaluator,
+    problem_folder,
+    with_constant,
+    write_candidate,
+)
 
 FOLDER = problem_folder("llm_sql")
 ev = load_evaluator("llm_sql")

@@ -9,8 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.problems.helpers import (initial_source, load_evaluator, spot_peeker, spot_policy,
-                                    with_constant, write_candidate)
+from tests.problems.helpers import (
+    initial_source,
+    load_evaluator,
+    spot_peeker,
+    spot_policy,
+    with_constant,
+    write_candidate,
+)
 
 BASELINE = initial_source("spot_multiregion")
 ev = load_evaluator("spot_multiregion")

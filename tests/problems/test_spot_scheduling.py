@@ -8,8 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.problems.helpers import (initial_source, load_evaluator, spot_peeker, spot_policy,
-                                    with_constant, write_candidate)
+from tests.problems.helpers import (
+    initial_source,
+    load_evaluator,
+    spot_peeker,
+    spot_policy,
+    with_constant,
+    write_candidate,
+)
 
 BASELINE = initial_source("spot_scheduling")
 ev = load_evaluator("spot_scheduling")
@@ -98,7 +104,7 @@ def test_all_on_demand_job_cost_and_partial_last_tick():
 def test_idle_job_misses_its_deadline_and_counts_as_the_miss_cost():
     st = _replay([1] * 312, [ev.NONE] * 312, overhead_s=72)
     assert st.done.tolist() == [0] and ev.costs(st).tolist() == [0.0]
-    assert ev.MISS_COST == pytest.approx(1468.8)
+    assert pytest.approx(1468.8) == ev.MISS_COST
     assert ev.penalised(np.array([10.0, 20.0]), np.array([True, True])) == pytest.approx(16.25)
     # [10, 1468.8]: mean 739.4, std 729.4
     assert ev.penalised(np.array([10.0, 0.0]), np.array([True, False])) == pytest.approx(
