@@ -23,8 +23,8 @@ from adrs.agents.usage import (
 )
 
 __all__ = [
-    "OFFLINE", "AssessRequest", "Brain", "CodeRequest", "Findings", "ModelSettings", "ModelSetupError", "Plan",
-    "PlanRequest", "RECORDINGS_DIR", "ROLES", "ResearchNote", "ReviewRequest", "Team", "UsageMeter",
+    "OFFLINE", "AssessRequest", "Brain", "CodeRequest", "Findings", "ModelSettings",
+    "ModelSetupError", "Plan", "PlanRequest", "RECORDINGS_DIR", "ROLES", "ResearchNote", "ReviewRequest", "Team", "UsageMeter",
     "SpendLedger", "Verdict", "add_counts", "add_usage", "build_team", "describe_faults",
     "describe_usage", "fingerprint", "probe_models", "total_dollars", "total_tokens",
 ]

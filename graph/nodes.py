@@ -94,8 +94,8 @@ def stop_reason(ctx: RunContext, iteration: int, evaluations: int, best_score: f
                 usage: dict | None = None) -> str | None:
     settings = ctx.settings
     # Spend first: a run over its money budget stops even if other limits are also met.
-    if ctx.team.spend.stop_reason():
-        return ctx.team.spend.stop_reason()
+    if reason := ctx.team.spend.stop_reason():  # a call was not sent: it could exceed a budget
+        return reason
     if settings.max_dollars is not None and total_dollars(usage) >= settings.max_dollars:
         return f"spent ${total_dollars(usage):.4f} of the ${settings.max_dollars:g} model budget"
     if settings.max_tokens is not None and total_tokens(usage) >= settings.max_tokens:

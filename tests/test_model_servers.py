@@ -26,6 +26,7 @@ from tests.agents.model.servers import (
     Thinking,
     Vllm,
 )
+from tests.agents.model.toy_server import ToyResponder, role_of
 
 FAST = "[model]\ntimeout_seconds = 2.0\nbackoff_seconds = 0.0\nmax_attempts = 2\n"
 
@@ -161,13 +162,17 @@ def test_hermes_style_tool_calls_in_the_text_are_read(toy_dir, tmp_path):
     assert len(evaluated(tmp_path)) == 2 and run_status(tmp_path / "run").get("faults", {}) == {}
 
 
-def test_vllm_without_auto_tool_choice_keeps_named_tools_and_drops_the_tool_loop(toy_dir, tmp_path):
-    code, out, bodies = run(Vllm(), toy_dir, tmp_path, config=FAST + "evaluator_tools = true\n")
+@pytest.mark.parametrize("named, structured", [(True, "tool"), (False, "json_schema")])
+def test_vllm_without_auto_tool_choice_keeps_what_it_takes_and_drops_the_tool_loop(
+        named, structured, toy_dir, tmp_path):
+    code, out, bodies = run(Vllm(named=named), toy_dir, tmp_path,
+                            config=FAST + "evaluator_tools = true\n")
     assert code == 0, out
     caps = capabilities(tmp_path)
-    assert caps["structured"] == "tool" and not caps["tool_loop"]
+    assert caps["structured"] == structured and not caps["tool_loop"]
     assert len(evaluated(tmp_path)) == 2
-    assert all(b.get("tool_choice") not in (None, "auto") for b in bodies[2:] if b.get("tools"))
+    probes = len(caps["refusals"]) + 1
+    assert all(b.get("tool_choice") not in (None, "auto") for b in bodies[probes:] if b.get("tools"))
 
 
 @pytest.mark.parametrize("responder, message", [
@@ -196,3 +201,40 @@ def test_a_context_too_long_mid_run_ends_it_with_the_servers_reason(toy_dir, tmp
                                      "context; give the server a longer context (server said 400: "
                                      "the request exceeds the available context size")
     assert "adrs resume" in last_line(out)
+
+
+class Outage:
+    """A server that takes the probe, then fails every request until it is back up."""
+
+    def __init__(self) -> None:
+        self.up = False
+        self.toy = ToyResponder()
+
+    def __call__(self, body):
+        if self.up or role_of(body) == "probe":
+            return self.toy(body)
+        return server_error()
+
+
+def test_a_server_that_fails_every_call_stops_the_run_and_resume_takes_it_up(toy_dir, tmp_path):
+    outage = Outage()
+    (tmp_path / "adrs.toml").write_text(FAST)
+
+    def adrs(*args: object):
+        result = CliRunner().invoke(app, [str(a) for a in args], env={"COLUMNS": "200"})
+        return result.exit_code, result.output
+
+    with LoopbackServer(outage) as server:
+        code, out = adrs("run", toy_dir, "--model", "gemma3:4b", "--base-url", server.url,
+                         "--config", tmp_path / "adrs.toml", "--iterations", 2,
+                         "--run-dir", tmp_path / "run")
+        assert code == 2 and out.count("error:") == 1, out
+        assert last_line(out).startswith("error: iteration 1: the planner's model (gemma3:4b) gave "
+                                         "no usable plan: no answer after 2 tries (last: server "
+                                         "error); fix it, then `adrs resume ")
+        code, out = adrs("resume", tmp_path / "run")  # still down: it says so again
+        assert code == 2 and "gave no usable plan" in last_line(out)
+        outage.up = True
+        code, out = adrs("resume", tmp_path / "run")
+    assert code == 0, out
+    assert "stopped: completed 2 iterations" in out and len(evaluated(tmp_path)) == 2

@@ -168,8 +168,9 @@ def _check_something_was_evaluated(before: dict[str, Any], final: dict[str, Any]
                                    settings: RunSettings) -> None:
     """A model run that evaluated nothing (in this invocation, or ever) is not a success."""
     evaluations = final.get("evaluations", 0)
-    if settings.model is None or evaluations > before.get("evaluations", 0) or (
-            evaluations and final.get("iteration", 0) == before.get("iteration", 0)):
+    evaluated_now = evaluations > before.get("evaluations", 0)
+    ran_now = final.get("iteration", 0) > before.get("iteration", 0)  # else: finished before
+    if settings.model is None or evaluated_now or (evaluations and not ran_now):
         return
     faults = describe_faults(final.get("faults"))
     fail(f"no candidate reached the simulator ({final.get('stop_reason', 'stopped')}); "

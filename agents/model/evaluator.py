@@ -55,14 +55,9 @@ class ModelEvaluator:
                       self._options.max_tool_calls)
         scope = f"{program_key(request.iteration, request.slot)} assess"
         try:
-            report = None
-            if self._options.tools and self._gateway.capabilities().tool_loop:
-                try:
-                    report = self._converse(request, bench, meter, scope)
-                except ToolsUnsupported:
-                    log.info("%s: no tool loop on this endpoint; writing findings", scope)
+            report = self._report(request, bench, meter, scope)
             if report is None:
-                report = self._write(request, bench.full(), meter, scope)
+                meter.add_fault("failed_attempt")
         except BudgetExhausted:
             report = None
         except ModelCallFailed as exc:
@@ -74,6 +69,17 @@ class ModelEvaluator:
             return Assessment(result=result, findings=compare_with_parent(result, request.parent))
         return Assessment(result=result, findings=_findings(report, result, request.parent),
                           note=views.clip(report.note, 2000))
+
+    def _report(self, request: AssessRequest, bench: Bench, meter: UsageMeter,
+                scope: str) -> FindingsReport | None:
+        """The model's findings: from its tool loop if asked for and the endpoint allows one,
+        else written from the full evaluation's result. None if the loop gave none."""
+        if self._options.tools and self._gateway.capabilities().tool_loop:
+            try:
+                return self._converse(request, bench, meter, scope)
+            except ToolsUnsupported:
+                log.info("%s: no tool loop on this endpoint; writing findings", scope)
+        return self._write(request, bench.full(), meter, scope)
 
     def _write(self, request: AssessRequest, result: EvaluationResult, meter: UsageMeter,
                scope: str) -> FindingsReport:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -96,6 +97,7 @@ class ModelGateway:
         self._replay = replay
         self._spend = spend or SpendLedger()
         self._sleep = sleep
+        self._sizes = threading.Lock()  # guards what past answers taught about sizes
         self._chars = self._tokens = self._largest_output = 0
 
     def capabilities(self) -> Capabilities:
@@ -190,17 +192,19 @@ class ModelGateway:
     def _expected(self, request: Request) -> Cost:
         """What the call should cost: its prompt at the tokens-per-character the server reported
         so far, and as many output tokens as it may write (its cap, else the most seen)."""
-        ratio = self._tokens / self._chars if self._chars and self._tokens else 1 / CHARS_PER_TOKEN
+        with self._sizes:
+            ratio = self._tokens / self._chars if self._tokens else 1 / CHARS_PER_TOKEN
+            tokens_out = request.max_tokens or self._largest_output
         tokens_in = int(request.chars() * ratio)
-        tokens_out = request.max_tokens or self._largest_output
         return Cost(tokens_in + tokens_out, self._dollars(tokens_in, tokens_out))
 
     def _account(self, request: Request, answer: AIMessage, meter: UsageMeter) -> Cost:
         usage = answer.usage_metadata or {}
         tokens_in, tokens_out = int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))
-        if tokens_in:
-            self._chars, self._tokens = self._chars + request.chars(), self._tokens + tokens_in
-        self._largest_output = max(self._largest_output, tokens_out)
+        with self._sizes:
+            if tokens_in:
+                self._chars, self._tokens = self._chars + request.chars(), self._tokens + tokens_in
+            self._largest_output = max(self._largest_output, tokens_out)
         dollars = self._dollars(tokens_in, tokens_out)
         meter.add_call(request.role, input_tokens=tokens_in, output_tokens=tokens_out, dollars=dollars)
         return Cost(tokens_in + tokens_out, dollars)

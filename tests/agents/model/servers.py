@@ -91,9 +91,17 @@ class LlamaCpp(Layer):
 
 
 class Vllm(Layer):
+    """Started without --enable-auto-tool-choice; recent versions refuse a named choice too."""
+
+    def __init__(self, inner: Responder | None = None, *, named: bool = True) -> None:
+        super().__init__(inner)
+        self.named = named
+
     def __call__(self, body: dict[str, Any]) -> Reply:
-        if body.get("tools") and body.get("tool_choice", "auto") == "auto":
-            return Reply(400, {"object": "error", "message": '"auto" tool choice requires '
+        choice = body.get("tool_choice", "auto")
+        if body.get("tools") and (choice == "auto" or not self.named):
+            which = '"auto"' if choice == "auto" else "named"
+            return Reply(400, {"object": "error", "message": f"{which} tool choice requires "
                                "--enable-auto-tool-choice and --tool-call-parser to be set",
                                "type": "BadRequestError", "param": None, "code": 400})
         return self.inner(body)
