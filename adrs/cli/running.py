@@ -51,8 +51,8 @@ def run(
     max_concurrent_requests: Annotated[Optional[int], model_option(
         "Requests in flight per endpoint \\[1 for a local server, 8 for a remote one].")] = None,
     config: Annotated[Optional[Path], model_option('TOML file: \\[model], \\[prices."<model>"], \\[budget].')] = None,
-    max_dollars: Annotated[Optional[float], model_option("Stop once the models cost this much (needs prices).")] = None,
-    max_tokens: Annotated[Optional[int], model_option("Stop once the models used this many tokens.")] = None,
+    max_dollars: Annotated[Optional[float], model_option("Dollar budget of the models, checked before every call (needs prices).")] = None,
+    max_tokens: Annotated[Optional[int], model_option("Token budget of the models, checked before every call.")] = None,
     record: Annotated[Optional[bool], model_option("Record model requests and answers in the run \\[record].",
                                                    "--record/--no-record", show_default=False)] = None,
     replay: Annotated[Optional[Path], model_option("Reproduce this recorded run, offline, with its settings.")] = None,

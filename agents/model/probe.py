@@ -22,7 +22,7 @@ from adrs.agents.model.calls import ModelCall, ToolsUnsupported
 from adrs.agents.model.capabilities import Capabilities, CapabilityBook, ModelFallbackWarning
 from adrs.agents.model.config import ModelSettings, RoleSettings
 from adrs.agents.model.errors import ModelCallFailed, ModelSetupError
-from adrs.agents.model.gateway import ModelGateway, RetryPolicy
+from adrs.agents.model.gateway import ModelGateway, RetryPolicy, Transport
 from adrs.agents.model.schemas import ProbeAnswer
 from adrs.agents.prompts import render
 from adrs.agents.usage import UsageMeter
@@ -57,7 +57,7 @@ def probe_role(settings: ModelSettings, model: str) -> RoleSettings:
 
 
 def probe(settings: ModelSettings, chat: Callable[[str], BaseChatModel],
-          transport: Callable[[BaseChatModel], object], *,
+          transport: Callable[[BaseChatModel], Transport], *,
           sleep: Callable[[float], None] = time.sleep) -> ModelSettings:
     """The settings with the capabilities of every model not already known.
 
@@ -75,7 +75,7 @@ def probe(settings: ModelSettings, chat: Callable[[str], BaseChatModel],
 
 
 def _probe_one(settings: ModelSettings, model: str, book: CapabilityBook,
-               chat: Callable[[str], BaseChatModel], transport: Callable[[BaseChatModel], object],
+               chat: Callable[[str], BaseChatModel], transport: Callable[[BaseChatModel], Transport],
                retry: RetryPolicy, sleep: Callable[[float], None]) -> Capabilities:
     gateway = ModelGateway(probe_role(settings, model), transport=transport(chat(model)),
                            book=book, retry=retry, sleep=sleep)

@@ -9,7 +9,7 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 from adrs.agents.model.answers import tool_spec
 from adrs.agents.model.calls import ModelCall, ToolsUnsupported, adapt
-from adrs.agents.model.capabilities import Capabilities, CapabilityBook, Sent
+from adrs.agents.model.capabilities import Capabilities, CapabilityBook, ModelFallbackWarning, Sent
 from adrs.agents.model.config import RoleSettings
 from adrs.agents.model.gateway import ModelGateway
 from adrs.agents.model.refusals import Fatal, Retry, StepDown, diagnose
@@ -137,8 +137,10 @@ def test_the_gateway_steps_down_until_the_server_takes_the_request():
     transport = Refuses("tools", "temperature")
     gateway = ModelGateway(ROLE, transport=transport)
     meter = UsageMeter()
-    with pytest.warns(UserWarning, match="model m: the server refused tools"):
+    with pytest.warns(ModelFallbackWarning) as said:
         answer = gateway.ask(CALL, meter)
+    assert [str(w.message).split(" (")[0] for w in said] == [
+        "model m: the server refused tools", "model m: the server refused temperature"]
     assert answer.content == '{"decision": "Approve"}' and meter.faults() == {"fallback": 2}
     assert [(bool(r.tools), r.temperature) for r in transport.sent] == [
         (True, 0.2), (False, 0.2), (False, None)]
@@ -158,6 +160,6 @@ def test_a_refusal_another_call_has_already_learned_from_is_simply_sent_again():
 
     transport = Racing("tools")
     gateway = ModelGateway(RoleSettings(model="m"), transport=transport, book=book)
-    with pytest.warns(UserWarning):
+    with pytest.warns(ModelFallbackWarning):
         assert gateway.ask(CALL, UsageMeter()).content == '{"decision": "Approve"}'
     assert [bool(r.tools) for r in transport.sent] == [True, False]
