@@ -27,6 +27,7 @@ from tests.agents.model.servers import (
     Vllm,
 )
 from tests.agents.model.toy_server import ToyResponder, role_of
+from tests.conftest import REPO_ROOT
 
 FAST = "[model]\ntimeout_seconds = 2.0\nbackoff_seconds = 0.0\nmax_attempts = 2\n"
 
@@ -97,6 +98,24 @@ def test_an_o_series_model_is_sent_no_temperature(toy_dir, tmp_path):
     assert len(refused) == 1 and refused[0]["messages"][-1]["content"].startswith("Call `probe`")
     assert all(b.get("reasoning_effort") == "low" for b in bodies if b.get("tools") is None)
     assert not capabilities(tmp_path, "o4-mini")["temperature"]
+
+
+def test_the_sample_config_of_the_docs_works_as_documented(toy_dir, tmp_path):
+    docs = (REPO_ROOT / "docs" / "models.md").read_text()
+    sample = docs.split("```toml\n")[1].split("```")[0]
+    with LoopbackServer(OpenAI()) as server:
+        config = sample.replace("http://localhost:8000/v1", server.url)
+        code, out, bodies = run(OpenAI(), toy_dir, tmp_path, config=config, model="gpt-4.1-mini")
+    assert code == 0, out
+    assert "model brain: planner o4-mini, coder gpt-4.1-mini, critic offline, evaluator gpt-4.1-mini" in out
+    assert len(evaluated(tmp_path)) == 2
+    def of(role: str) -> list[dict]:
+        return [b for b in bodies if b["messages"][0]["content"].startswith(f"You are the {role}")]
+
+    planner, coder = of("planner"), of("coder")
+    assert planner and all("temperature" not in b and b["reasoning_effort"] == "medium"
+                           and b["max_completion_tokens"] == 16000 for b in planner)
+    assert coder and all(b["temperature"] == 0.7 and b["max_completion_tokens"] == 4096 for b in coder)
 
 
 def test_reasoning_effort_is_dropped_for_a_model_that_refuses_it(toy_dir, tmp_path):

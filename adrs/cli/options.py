@@ -88,14 +88,15 @@ def model_settings(flags: ModelFlags, config: dict[str, Any] | None) -> dict[str
     nowhere gets the offline brain."""
     config = config or {"model": {}, "prices": {}}
     table = dict(config.get("model", {}))
-    default = flags.model or table.pop("name", None)
+    named = table.pop("name", None)
+    default = flags.model or named
     shared = {key: table.pop(key) for key in _ROLE_OPTIONS if key in table}
     roles = {}
     for role in ROLES:
         given = table.pop(role, None)
         options = dict(given) if isinstance(given, dict) else {"name": given}
-        named = options.pop("name", None)
-        name = getattr(flags, role) or named or default
+        own = options.pop("name", None)
+        name = getattr(flags, role) or own or default
         roles[role] = {**shared, **options, "model": name or OFFLINE}
     if all(role["model"] == OFFLINE for role in roles.values()):
         if flags.base_url or table or config.get("prices") or flags.max_concurrent_requests:

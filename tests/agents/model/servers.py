@@ -108,16 +108,21 @@ class Vllm(Layer):
 
 
 class OpenAI(Layer):
-    def __init__(self, inner: Responder | None = None, *, reasoning: bool = True) -> None:
+    """OpenAI's rules on sampling options: a reasoning model (o1, o3, o4-mini...) refuses
+    temperature, another model refuses reasoning_effort. `reasoning` None: by the model's name."""
+
+    def __init__(self, inner: Responder | None = None, *, reasoning: bool | None = None) -> None:
         super().__init__(inner)
         self.reasoning = reasoning
 
     def __call__(self, body: dict[str, Any]) -> Reply:
-        if self.reasoning and "temperature" in body:
+        reasoning = self.reasoning if self.reasoning is not None else \
+            body["model"][:1] == "o" and body["model"][1:2].isdigit()
+        if reasoning and "temperature" in body:
             return error(400, "Unsupported parameter: 'temperature' is not supported with this "
                               "model.", type="invalid_request_error", param="temperature",
                          code="unsupported_parameter")
-        if not self.reasoning and "reasoning_effort" in body:
+        if not reasoning and "reasoning_effort" in body:
             return error(400, "Unrecognized request argument supplied: reasoning_effort",
                          type="invalid_request_error", param=None, code=None)
         return self.inner(body)
