@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from langchain_core.messages import AIMessage
@@ -88,17 +89,19 @@ def parse_structured(message: AIMessage, schema: type[M], tool: str) -> tuple[M,
         closed = closed_json(raw)
         if closed is None:
             raise AnswerError(f"the arguments of {tool} are not valid JSON: {_excerpt(raw)}")
-        return fit(schema, closed[0], tool, partial=True, cut_item=_item_was_cut(closed[1]))[0], True
+        value, closing = closed
+        return fit(schema, value, tool, partial=True, cut_item=closing.inside_an_item())[0], True
     text = answer_text(message)
     if not text:
         raise AnswerError(f"the answer is empty{' (cut at the length limit)' if cut else ''}; "
                           f"call {tool}")
-    data, closers = json_in_text(text)
+    data, closing = json_in_text(text)
     if data is None:
         raise AnswerError(f"no call of {tool} and no JSON object in the answer: {_excerpt(text)}")
-    value, dropped = fit(schema, data, tool, partial=cut or bool(closers),
-                         cut_item=_item_was_cut(closers))
-    return value, bool(closers) or dropped
+    closed = closing is not None and closing.appended != ""
+    value, dropped = fit(schema, data, tool, partial=cut or closed,
+                         cut_item=closing is not None and closing.inside_an_item())
+    return value, closed or dropped
 
 
 def fit(schema: type[M], data: object, tool: str, *, partial: bool = False,
@@ -114,9 +117,12 @@ def fit(schema: type[M], data: object, tool: str, *, partial: bool = False,
             if not partial:
                 raise
     kept = _complete_items(schema, data, drop_last=cut_item)
-    if kept is None:
-        return validate(schema, data), False  # raises with the problem for the model to fix
-    return kept, True
+    if kept is not None:
+        return kept, True
+    if cut_item:
+        raise AnswerError(f"the answer was cut off at the length limit before one of its "
+                          f"{_list_fields(schema)[0]} was complete")
+    return validate(schema, data), False  # raises with the problem for the model to fix
 
 
 def validate(schema: type[M], data: object) -> M:
@@ -170,9 +176,23 @@ def _list_fields(schema: type[BaseModel]) -> list[str]:
             if getattr(field.annotation, "__origin__", None) is list]
 
 
-def json_in_text(text: str) -> tuple[Any | None, str]:
-    """The first JSON object or list of objects in a text (fenced or bare), and what had to be
-    appended to close it ("" when it was whole: a cut answer is closed where it stopped)."""
+@dataclass(frozen=True)
+class Closing:
+    """How a cut-off JSON text was made whole: what was appended, and what was dropped."""
+
+    appended: str = ""
+    dropped: str = ""
+
+    def inside_an_item(self) -> bool:
+        """Whether the cut fell inside an object of a list (an item being written), rather than
+        between two items: a string or a value had to be closed or dropped there."""
+        in_list_item = "}]" in self.appended.replace('"', "").replace(" null", "")
+        return in_list_item and (self.appended.startswith(('"', " null")) or bool(self.dropped))
+
+
+def json_in_text(text: str) -> tuple[Any | None, Closing | None]:
+    """The first JSON object or list of objects in a text (fenced or bare), and how it was
+    closed when the text stopped inside it (a cut answer; None when it was whole)."""
     candidates = [match.group(1) for match in _FENCE.finditer(text)] + [text]
     decoder = json.JSONDecoder()
     for candidate in candidates:
@@ -190,8 +210,8 @@ def json_in_text(text: str) -> tuple[Any | None, str]:
                 continue
             if isinstance(value, dict) or (isinstance(value, list) and value
                                            and all(isinstance(v, dict) for v in value)):
-                return value, ""
-    return None, ""
+                return value, None
+    return None, None
 
 
 def _open_to_the_end(text: str) -> bool:
@@ -221,14 +241,14 @@ def close_json(text: str) -> Any | None:
     return closed[0] if closed else None
 
 
-def closed_json(text: str) -> tuple[Any, str] | None:
-    """JSON parsed, closing what a cut-off answer left open, and the text appended to close it.
+def closed_json(text: str) -> tuple[Any, Closing] | None:
+    """JSON parsed, closing what a cut-off answer left open, and how it was closed.
 
     Tries the text as it is, then closed after its last complete value, dropping a trailing
     half-written key or value. None if that does not make JSON."""
     text = text.strip()
     try:
-        return json.loads(text), ""
+        return json.loads(text), Closing()
     except ValueError:
         pass
     for cut in _cut_points(text):
@@ -236,16 +256,12 @@ def closed_json(text: str) -> tuple[Any, str] | None:
         if closed is None:
             continue
         try:
-            return json.loads(closed), closed[len(os.path.commonprefix([closed, text[:cut]])):]
+            value = json.loads(closed)
         except ValueError:
             continue
+        kept = os.path.commonprefix([closed, text[:cut]])
+        return value, Closing(appended=closed[len(kept):], dropped=text[len(kept):].strip(" ,"))
     return None
-
-
-def _item_was_cut(closers: str) -> bool:
-    """Whether closing a cut answer had to close an object inside a list (the item being
-    written when the cut came), e.g. '"}]}'."""
-    return "}]" in closers.replace('"', "").replace(" null", "")
 
 
 def _cut_points(text: str) -> list[int]:
