@@ -6,11 +6,11 @@ graph/ knows the agents only through these; a brain (offline or model-backed) im
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from adrs.agents.schemas import Findings, Plan, Verdict
-from adrs.agents.usage import UsageMeter
+from adrs.agents.usage import SpendLedger, UsageMeter
 from adrs.tools.evaluation import EvaluationResult, EvaluationTool
 from adrs.tools.problem import Problem
 from adrs.workspace.database import ProgramDatabase, ProgramRecord
@@ -58,6 +58,7 @@ class CodeRequest:
     seed: int = 0
     problem: Problem | None = None
     meter: UsageMeter | None = None
+    database: ProgramDatabase | None = None  # the parent's feedback; what a duplicate repeats
 
 
 @dataclass(frozen=True)
@@ -126,12 +127,13 @@ class Evaluator(Protocol):
 
 @dataclass(frozen=True)
 class Team:
-    """One brain per role."""
+    """One brain per role, and the ledger their model calls are checked against."""
 
     planner: Planner
     coder: Coder
     critic: Critic
     evaluator: Evaluator
+    spend: SpendLedger = field(default_factory=SpendLedger)
 
     def model_names(self) -> str:
         names = {self.planner.model_name, self.coder.model_name,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 ROLES: tuple[str, ...] = ("planner", "coder", "critic", "evaluator")
 USAGE_FIELDS: tuple[str, ...] = ("calls", "input_tokens", "output_tokens", "dollars")
@@ -20,7 +21,8 @@ FAULT_KINDS: tuple[str, ...] = (
     "timeout",         # no answer in time, retried
     "connection",      # could not reach the server, retried
     "bad_response",    # unreadable HTTP answer (e.g. truncated JSON body), retried
-    "failed_call",     # a request that failed for good (retries used up, or refused as invalid)
+    "fallback",        # a request refused for a feature the server lacks, sent again without it
+    "failed_call",     # a request that got no answer (retries used up)
     "malformed",       # an answer that did not fit its schema; the model was asked again
     "repaired",        # an answer fixed locally (e.g. cut-off JSON closed) without asking again
     "bad_edit",        # SEARCH/REPLACE blocks that did not apply; the coder was asked again
@@ -96,6 +98,76 @@ class UsageMeter:
     def faults(self) -> Faults:
         with self._lock:
             return dict(self._faults)
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Tokens (input and output) and dollars of one call, spent or expected."""
+
+    tokens: int = 0
+    dollars: float = 0.0
+
+    def __add__(self, other: Cost) -> Cost:
+        return Cost(self.tokens + other.tokens, self.dollars + other.dollars)
+
+    def __sub__(self, other: Cost) -> Cost:
+        return Cost(self.tokens - other.tokens, self.dollars - other.dollars)
+
+
+class SpendLedger:
+    """The run's spend against its budgets, checked before every model call.
+
+    A call is admitted only if what is spent, what admitted calls still in flight are expected to
+    spend, and its own expected cost all fit the budget; otherwise it is not sent, the ledger
+    closes, and the run stops at its next decision. The spend can overshoot only by what calls
+    spend beyond their estimate. One ledger serves every role of a team (a lock guards it)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._max_tokens: int | None = None
+        self._max_dollars: float | None = None
+        self._spent = Cost()
+        self._in_flight = Cost()
+        self._refused: str | None = None
+
+    def open(self, *, max_tokens: int | None, max_dollars: float | None,
+             usage: Mapping[str, Mapping[str, float]] | None) -> None:
+        """Set the budgets and what the run has spent so far (its state, on a resume)."""
+        with self._lock:
+            self._max_tokens, self._max_dollars = max_tokens, max_dollars
+            self._spent = Cost(total_tokens(usage), total_dollars(usage))
+            self._in_flight, self._refused = Cost(), None
+
+    def admit(self, expected: Cost) -> bool:
+        """Reserve `expected` for a call about to be sent, or refuse it (and close)."""
+        with self._lock:
+            if self._refused is None:
+                after = self._spent + self._in_flight + expected
+                self._refused = self._over(after)
+            if self._refused is not None:
+                return False
+            self._in_flight = self._in_flight + expected
+            return True
+
+    def settle(self, expected: Cost, spent: Cost) -> None:
+        """A call admitted with `expected` is over and spent `spent`."""
+        with self._lock:
+            self._in_flight = self._in_flight - expected
+            self._spent = self._spent + spent
+
+    def stop_reason(self) -> str | None:
+        """Why the run must stop for its budget, once a call was refused."""
+        with self._lock:
+            return self._refused
+
+    def _over(self, after: Cost) -> str | None:
+        if self._max_dollars is not None and after.dollars > self._max_dollars:
+            return (f"the next model call could exceed the ${self._max_dollars:g} budget "
+                    f"(spent ${self._spent.dollars:.4f})")
+        if self._max_tokens is not None and after.tokens > self._max_tokens:
+            return (f"the next model call could exceed the {self._max_tokens:,} tokens budget "
+                    f"(used {self._spent.tokens:,})")
+        return None
 
 
 def describe_usage(usage: Mapping[str, Mapping[str, float]] | None) -> str:

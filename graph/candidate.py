@@ -45,6 +45,7 @@ def code(state: CandidateState, runtime: Runtime[RunContext]) -> Command[Literal
         seed=ctx.settings.seed,
         problem=ctx.problem,
         meter=meter,
+        database=ProgramDatabase.from_repository(repo),
     ))
     if result.source is None:
         outcome = _outcome(state, plan, ctx, status="rejected", blob=None,

@@ -94,12 +94,15 @@ def stop_reason(ctx: RunContext, iteration: int, evaluations: int, best_score: f
                 usage: dict | None = None) -> str | None:
     settings = ctx.settings
     # Spend first: a run over its money budget stops even if other limits are also met.
+    if reason := ctx.team.spend.stop_reason():  # a call was not sent: it could exceed a budget
+        return reason
     if settings.max_dollars is not None and total_dollars(usage) >= settings.max_dollars:
         return f"spent ${total_dollars(usage):.4f} of the ${settings.max_dollars:g} model budget"
     if settings.max_tokens is not None and total_tokens(usage) >= settings.max_tokens:
         return f"used {total_tokens(usage):,} of the {settings.max_tokens:,} model tokens budget"
-    if iteration >= settings.iterations:
-        return f"completed {iteration} iterations"
+    if iteration >= settings.iterations:  # "completed" only when candidates were evaluated
+        return f"completed {iteration} iterations" if evaluations else \
+            f"ran {iteration} iterations without evaluating a candidate"
     if settings.max_evaluations is not None and evaluations >= settings.max_evaluations:
         return f"used the budget of {settings.max_evaluations} evaluations"
     if settings.target_score is not None and best_score >= settings.target_score:

@@ -11,6 +11,7 @@ from typing import Any
 
 from adrs.agents.interface import ModelSetupError, Team
 from adrs.agents.interface import build_team as build_agents
+from adrs.agents.interface import probe_models as probe_agents
 from adrs.graph.builder import build_graph
 from adrs.graph.context import RunContext
 from adrs.graph.rundir import THREAD, Run, RunError, RunPaths, open_run
@@ -29,6 +30,17 @@ def build_team(settings: RunSettings, run_root: Path | None = None) -> Team:
     run at `run_root`. A model brain that cannot work at all is a one-line RunError."""
     try:
         return build_agents(settings.brain, settings.model, run_root=run_root)
+    except ModelSetupError as exc:
+        raise RunError(str(exc)) from exc
+
+
+def probe_models(settings: RunSettings) -> RunSettings:
+    """The settings with what each model's endpoint accepts (a short request per model, before
+    the run is created); a refusal no fallback fixes is a one-line RunError."""
+    if settings.model is None:
+        return settings
+    try:
+        return settings.model_copy(update={"model": probe_agents(settings.model)})
     except ModelSetupError as exc:
         raise RunError(str(exc)) from exc
 
@@ -113,6 +125,8 @@ def _drive(run: Run, *, on_update: Callable[[str, dict[str, Any]], None] | None,
         config = {"configurable": THREAD, "recursion_limit": 10 * settings.iterations + 100}
         snapshot = graph.get_state(config)
         values = snapshot.values
+        context.team.spend.open(max_tokens=settings.max_tokens, max_dollars=settings.max_dollars,
+                                usage=values.get("usage"))  # checked before every model call
         # A step that finished just before a kill has its writes saved but leaves `next` empty:
         # pending tasks, not `next`, say whether there is more to do.
         if snapshot.next or snapshot.tasks:

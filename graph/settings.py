@@ -12,9 +12,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from adrs.agents.interface import ROLES, ModelSettings
+from adrs.agents.interface import OFFLINE, ROLES, ModelSettings
 
-__all__ = ["ROLES", "ModelSettings", "RunSettings", "SettingsError", "replay_settings"]
+__all__ = ["OFFLINE", "ROLES", "ModelSettings", "RunSettings", "SettingsError", "replay_settings"]
 
 
 class SettingsError(ValueError):
@@ -79,6 +79,8 @@ def _first_error(exc: ValidationError) -> str:
     message = str(first["msg"]).removeprefix("Value error, ")
     if not where:
         return f"invalid settings: {message}"
+    if isinstance(first.get("input"), dict):  # a check of a whole table: its values say nothing
+        return f"invalid {where}: {message}"
     return f"invalid {where}: {message} (got {first.get('input')!r})"
 
 

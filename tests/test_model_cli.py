@@ -10,9 +10,10 @@ from typer.testing import CliRunner
 from adrs.cli import app
 from adrs.graph.runner import run_status
 from adrs.graph.settings import RunSettings
+from adrs.workspace.repository import RunRepository
 from tests.agents.model.loopback import LoopbackServer
 from tests.agents.model.test_scripted_run import history
-from tests.agents.model.toy_server import ToyResponder
+from tests.agents.model.toy_server import ToyResponder, role_of
 
 runner = CliRunner()
 
@@ -35,47 +36,74 @@ def key(monkeypatch):
 
 def test_per_role_models_from_a_config_file_with_flags_on_top(toy_dir, tmp_path, key):
     (tmp_path / "adrs.toml").write_text(
-        '[model]\nname = "small"\nplanner = "big"\ntemperature = 0.2\nmax_tool_calls = 3\n'
-        'force_tool = false\n'
+        '[model]\nname = "small"\ntemperature = 0.2\nmax_tool_calls = 3\nstructured = "tool_auto"\n'
+        '[model.planner]\nname = "big"\nreasoning_effort = "high"\nmax_tokens = 2000\n'
         '[prices.big]\ninput = 5.0\noutput = 15.0\n[prices.small]\ninput = 0.1\noutput = 0.4\n'
         '[prices.tiny]\ninput = 0.0\noutput = 0.0\n[budget]\nmax_dollars = 2.5\n')
     with LoopbackServer(ToyResponder()) as server:
-        code, out = adrs("run", toy_dir, "--config", tmp_path / "adrs.toml", "--critic-model",
+        code, out = adrs("run", toy_dir, "--config", tmp_path / "adrs.toml", "--critic",
                          "tiny", "--base-url", server.url, "--iterations", 1,
                          "--run-dir", tmp_path / "run")
-        models = {r.body["model"] for r in server.received}
-        forced = [r.body for r in server.received if "tool_choice" in r.body]
-        temperatures = {r.body.get("temperature") for r in server.received}
+        bodies = [r.body for r in server.received]
     assert code == 0, out
-    assert forced == [] and temperatures == {0.2}  # force_tool = false: no named tool_choice
+    # structured = "tool_auto": no named tool_choice; every role has the shared temperature.
+    assert [b for b in bodies if "tool_choice" in b] == []
+    assert {b.get("temperature") for b in bodies} == {0.2}
+    planner = [b for b in bodies if b["model"] == "big"]
+    assert len(planner) == 2 and planner[1]["max_completion_tokens"] == 2000  # after its probe
+    assert {b.get("reasoning_effort") for b in planner} == {"high"}
     assert "model brain: planner big, coder small, critic tiny, evaluator small" in out
     settings = RunSettings.load(tmp_path / "run" / ".adrs" / "settings.json")
     assert settings.brain == "model" and settings.max_dollars == 2.5
-    assert settings.model.temperature == 0.2 and settings.model.max_tool_calls == 3
-    assert settings.model.base_url == server.url and models == {"big", "small", "tiny"}
+    assert settings.model.planner.reasoning_effort == "high"
+    assert settings.model.coder.temperature == 0.2 and settings.model.max_tool_calls == 3
+    assert sorted(settings.model.capabilities) == ["big", "small", "tiny"]  # probed, remembered
+    assert settings.model.base_url == server.url and {b["model"] for b in bodies} == {
+        "big", "small", "tiny"}
     assert "model usage: planner 1 calls" in out and "model faults: none" in out
 
 
-def test_token_and_dollar_caps_stop_the_run_cleanly(toy_dir, tmp_path, key):
+def test_token_and_dollar_caps_hold_within_one_call(toy_dir, tmp_path, key):
     (tmp_path / "prices.toml").write_text('[prices.m]\ninput = 1000.0\noutput = 1000.0\n')
     with LoopbackServer(ToyResponder()) as server:
         code, out = adrs("run", toy_dir, "--model", "m", "--base-url", server.url,
-                         "--iterations", 5, "--max-tokens", 1000, "--run-dir", tmp_path / "a")
+                         "--iterations", 5, "--max-tokens", 2500, "--run-dir", tmp_path / "a")
         assert code == 0, out
         code, out = adrs("run", toy_dir, "--model", "m", "--base-url", server.url,
                          "--config", tmp_path / "prices.toml", "--iterations", 5,
-                         "--max-dollars", 0.5, "--run-dir", tmp_path / "b")
+                         "--max-dollars", 2.5, "--run-dir", tmp_path / "b")
         assert code == 0, out
-    # One iteration of the toy server uses 2,420 tokens (planner 460, coder 580, critic 460,
-    # evaluator 2 x 460), so both caps stop the run after the first iteration; at $1000 per
-    # million tokens it costs $2.42.
+    # An iteration of the toy server takes 1,960 tokens (planner 460, coder 580, critic 460,
+    # evaluator 460). The second iteration's plan fits the budget; its coder's call would not,
+    # so it is not sent, and the run stops there, under the cap (at $1000 per million tokens,
+    # a token costs a tenth of a cent).
     tokens = run_status(tmp_path / "a")
-    assert tokens["iteration"] == 1
-    assert tokens["stop_reason"] == "used 2,420 of the 1,000 model tokens budget"
+    assert tokens["iteration"] == 2 and tokens["evaluations"] == 1
+    assert tokens["stop_reason"] == "the next model call could exceed the 2,500 tokens budget " \
+                                    "(used 2,420)"
     dollars = run_status(tmp_path / "b")
-    assert dollars["iteration"] == 1
-    assert dollars["stop_reason"] == "spent $2.4200 of the $0.5 model budget"
-    assert "stopped: spent $" in out
+    assert dollars["iteration"] == 2
+    assert dollars["stop_reason"] == "the next model call could exceed the $2.5 budget " \
+                                     "(spent $2.4200)"
+    assert "stopped: the next model call could exceed the $2.5 budget" in out
+
+
+def test_an_offline_planner_with_a_model_coder(toy_dir, tmp_path, key):
+    with LoopbackServer(ToyResponder()) as server:
+        code, out = adrs("run", toy_dir, "--planner", "offline", "--coder", "m",
+                         "--base-url", server.url, "--iterations", 2, "--run-dir", tmp_path / "run")
+        roles = [role_of(r.body) for r in server.received]
+    assert code == 0, out
+    assert "model brain: planner offline, coder m, critic offline, evaluator offline" in out
+    assert roles == ["probe", "coder", "coder"]  # the model writes the offline planner's edits
+    repo = RunRepository.open(tmp_path / "run")
+    records = repo.records()[1:]
+    assert [r.status for r in records] == ["evaluated", "evaluated"]
+    for record in records:  # e.g. "Raise RATE 1.0 -> 1.5": the coder made exactly that change
+        _, name, _, _, new = record.summary.split()
+        assert f"\n{name} = {new}\n" in repo.program_source(record.id)
+    assert records[0].summary == "Lower WIDTH 2 -> 1"
+    assert all(r.message.model == "offline+m" and r.message.operator == "perturb" for r in records)
 
 
 def test_replay_reproduces_a_recorded_run_offline(toy_dir, tmp_path, key):
@@ -104,7 +132,13 @@ def _fast(tmp_path):
     (["--model", "m", "--max-tokens", "0"], None, "invalid max_tokens"),
     (["--max-tokens", "10"], None, "--max-dollars and --max-tokens need the model brain"),
     (["--model", "m", "--max-dollars", "1"], None, "--max-dollars needs a price for m"),
-    (["--planner-model", "big"], None, "no model for the coder: pass --model NAME"),
+    (["--planner-model", "big"], None, "invalid model: the offline coder applies the offline "
+                                       "planner's literal edits only; give the coder a model too"),
+    (["--model", "m", "--max-concurrent-requests", "0"], None, "invalid model.max_concurrent_requests"),
+    (["--model", "m", "--config", "{tmp}/c.toml"], "[model.planner]\ncolour = 1\n",
+     "unknown [model] key(s) planner.colour"),
+    (["--model", "m", "--config", "{tmp}/c.toml"], '[model]\nreasoning_effort = "max"\n',
+     "invalid model.planner.reasoning_effort"),
     (["--base-url", "http://127.0.0.1:9/v1"], None, "model options given but no model"),
     (["--model", "m", "--base-url", "http://user:pw@127.0.0.1/v1"], None,
      "base_url must not contain credentials"),

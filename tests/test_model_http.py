@@ -1,5 +1,6 @@
 """The real ChatOpenAI client over HTTP, against an OpenAI-compatible server on loopback:
-structured output, tool calls, usage accounting, a 429 then success, a timeout then success."""
+structured output, tool calls, per-role sampling options, usage accounting, a 429 then success,
+a timeout then success."""
 
 from __future__ import annotations
 
@@ -33,13 +34,14 @@ def test_chat_openai_over_http(toy_dir, tmp_path, monkeypatch):
         Reply(body=completion(content=EDIT, usage=(800, 200))),
         Reply(body=completion(tool_calls=[tool_call("submit_verdict", {
             "decision": "approve", "reasons": ["Does what the plan says."]})], usage=(600, 50))),
-        Reply(body=completion(tool_calls=[tool_call("evaluate_all", {})], usage=(700, 40))),
         Reply(body=completion(tool_calls=[tool_call("write_findings", {
             "summary": "Better.", "details": "near gains.", "note": "WIDTH 5 helps near."})],
             usage=(900, 120))))
     with LoopbackServer(script) as server:
-        model = ModelSettings(planner="loop-model", coder="loop-model", critic="loop-model",
-                              evaluator="loop-model", base_url=server.url, timeout_seconds=1.0,
+        model = ModelSettings(planner={"model": "loop-model", "reasoning_effort": "high"},
+                              coder={"model": "loop-model", "temperature": 0.3, "max_tokens": 900},
+                              critic="loop-model", evaluator="loop-model", base_url=server.url,
+                              timeout_seconds=1.0,
                               backoff_seconds=0.0,
                               prices={"loop-model": Price(input=2.0, output=8.0)})
         settings = RunSettings.build(problem="toy", iterations=1, brain="model", model=model)
@@ -47,25 +49,24 @@ def test_chat_openai_over_http(toy_dir, tmp_path, monkeypatch):
         final = execute(tmp_path / "run")
         received = list(server.received)
 
-    assert len(received) == 7
+    assert len(received) == 6
     assert {r.headers["authorization"] for r in received} == {f"Bearer {KEY}"}
     planner = received[0].body
     assert received[1].body == planner  # the retry after the 429 sent the same request
     assert planner["model"] == "loop-model"
     assert [t["function"]["name"] for t in planner["tools"]] == ["submit_plans"]
     assert planner["tool_choice"] == {"type": "function", "function": {"name": "submit_plans"}}
-    assert "tools" not in received[3].body and received[3].body == received[2].body
-    # The evaluator's second request carries the tool's answer to its first call.
-    first_call = received[5].body  # the evaluator's opening request: the model picks a tool
-    assert "tool_choice" not in first_call and [t["function"]["name"] for t in first_call["tools"]] \
-        == ["evaluate_all", "evaluate_workloads", "compare_with_parent", "write_findings"]
-    follow_up = received[6].body["messages"]
-    call_id = follow_up[-2]["tool_calls"][0]["id"]
-    assert follow_up[-1]["role"] == "tool" and follow_up[-1]["tool_call_id"] == call_id
-    assert follow_up[-1]["content"].startswith(
-        "status ok, combined_score 0.1650 (parent i0000-s0 0.0490, change +0.1160)")
+    assert planner["reasoning_effort"] == "high" and "temperature" not in planner
+    coder = received[3].body
+    assert "tools" not in coder and coder == received[2].body
+    assert coder["temperature"] == 0.3 and coder["max_completion_tokens"] == 900
+    # The evaluator writes its findings from the full evaluation's result, in one call.
+    evaluator = received[5].body
+    assert [t["function"]["name"] for t in evaluator["tools"]] == ["write_findings"]
+    assert "# The simulator's result on every training workload\nstatus ok, combined_score " \
+           "0.1650 (parent i0000-s0 0.0490, change +0.1160)" in evaluator["messages"][-1]["content"]
 
-    # Usage: planner 1200/300, coder 800/200, critic 600/50, evaluator 700/40 + 900/120 tokens
+    # Usage: planner 1200/300, coder 800/200, critic 600/50, evaluator 900/120 tokens
     # at $2 (input) and $8 (output) per million.
     assert final["usage"] == {
         "planner": {"calls": 1, "input_tokens": 1200, "output_tokens": 300,
@@ -74,8 +75,8 @@ def test_chat_openai_over_http(toy_dir, tmp_path, monkeypatch):
                   "dollars": pytest.approx(0.0032)},
         "critic": {"calls": 1, "input_tokens": 600, "output_tokens": 50,
                    "dollars": pytest.approx(0.0016)},
-        "evaluator": {"calls": 2, "input_tokens": 1600, "output_tokens": 160,
-                      "dollars": pytest.approx(0.00448)}}
+        "evaluator": {"calls": 1, "input_tokens": 900, "output_tokens": 120,
+                      "dollars": pytest.approx(0.00276)}}
     assert final["faults"] == {"rate_limit": 1, "timeout": 1}
 
     repo = RunRepository.open(tmp_path / "run")
@@ -85,5 +86,5 @@ def test_chat_openai_over_http(toy_dir, tmp_path, monkeypatch):
     assert record.message.findings.startswith("Score 0.1650 (+0.1160 vs parent i0000-s0). Better.")
     assert repo.note(record.id) == "WIDTH 5 helps near.\n"
     recordings = list((tmp_path / "run" / ".adrs" / "recordings").glob("*.json"))
-    assert len(recordings) == 5  # one per answered request; retries are noted inside
+    assert len(recordings) == 4  # one per answered request; retries are noted inside
     assert sum(json.loads(p.read_text())["faults"] != [] for p in recordings) == 2

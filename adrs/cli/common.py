@@ -18,7 +18,7 @@ EXPECTED = USER_ERRORS
 
 
 def fail(message: str) -> NoReturn:
-    console.print(f"[bold red]error:[/] {escape(message)}")
+    console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)  # one line, however long
     raise typer.Exit(2)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from adrs.graph.settings import ROLES, ModelSettings, RunSettings, SettingsError
+from adrs.graph.settings import OFFLINE, ROLES, ModelSettings, RunSettings, SettingsError
 
 
 @dataclass(frozen=True)
@@ -21,15 +21,18 @@ class ModelFlags:
     evaluator: str | None = None
     base_url: str | None = None
     record: bool | None = None
+    max_concurrent_requests: int | None = None
 
     def given(self) -> dict[str, object]:
-        """The flags by their command-line names (`planner_model`, ...), None if not given."""
-        names = {role: f"{role}_model" for role in ROLES}
-        return {names.get(name, name): getattr(self, name) for name in self.__dataclass_fields__}
+        """The flags by their field names, None if not given."""
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
-# [model] keys of a config file besides the model names.
-_MODEL_KEYS = frozenset(ModelSettings.model_fields) - {*ROLES, "prices", "replay_from"}
+# Options of one role, in its [model.<role>] table or, for every role, in [model].
+_ROLE_OPTIONS = frozenset({"temperature", "max_tokens", "reasoning_effort"})
+# [model] keys of a config file besides the model names and the roles' options.
+_MODEL_KEYS = frozenset(ModelSettings.model_fields) - {*ROLES, "prices", "replay_from",
+                                                       "capabilities"}
 _BUDGET_KEYS = frozenset({"max_dollars", "max_tokens", "max_evaluations", "max_minutes"})
 
 
@@ -38,8 +41,10 @@ def read_config(path: Path) -> dict[str, Any]:
 
         [model]
         name = "gpt-4.1-mini"          # every role unless named below
-        planner = "o4-mini"
-        base_url = "http://localhost:8000/v1"
+        temperature = 0.2              # every role unless set for the role
+        [model.planner]
+        name = "o4-mini"
+        reasoning_effort = "high"
         [prices."gpt-4.1-mini"]
         input = 0.4                    # dollars per million tokens
         output = 1.6
@@ -57,12 +62,16 @@ def read_config(path: Path) -> dict[str, Any]:
         raise SettingsError(f"config {path}: unknown table(s) {', '.join(unknown)} "
                             "(expected [model], [prices.\"<name>\"], [budget])")
     model = dict(data.get("model", {}))
-    secret = sorted(key for key in model
-                    if "key" in key.lower() or key.lower() in ("token", "secret", "password"))
+    tables = {role: model[role] for role in ROLES if isinstance(model.get(role), dict)}
+    keys = [*model, *(f"{role}.{key}" for role, table in tables.items() for key in table)]
+    secret = sorted(key for key in keys if "key" in key.lower()
+                    or key.split(".")[-1].lower() in ("token", "secret", "password"))
     if secret:
         raise SettingsError(f"config {path}: no API keys in config files ({secret[0]}); "
                             "set OPENAI_API_KEY in the environment")
-    bad = sorted(set(model) - _MODEL_KEYS - {*ROLES, "name"})
+    bad = sorted(set(model) - _MODEL_KEYS - _ROLE_OPTIONS - {*ROLES, "name"})
+    bad += sorted(f"{role}.{key}" for role, table in tables.items()
+                  for key in set(table) - _ROLE_OPTIONS - {"name"})
     if bad:
         raise SettingsError(f"config {path}: unknown [model] key(s) {', '.join(bad)}")
     budget = dict(data.get("budget", {}))
@@ -75,27 +84,29 @@ def read_config(path: Path) -> dict[str, Any]:
 def model_settings(flags: ModelFlags, config: dict[str, Any] | None) -> dict[str, Any] | None:
     """The model settings as values (validated later with the run's), or None for offline.
 
-    Flags win over the file; a role's own name wins over the name for every role."""
+    Flags win over the file; a role's own name wins over the name for every role; a role named
+    nowhere gets the offline brain."""
     config = config or {"model": {}, "prices": {}}
     table = dict(config.get("model", {}))
-    default = flags.model or table.pop("name", None)
-    names = {role: getattr(flags, role) or table.pop(role, None) or default for role in ROLES}
+    named = table.pop("name", None)
+    default = flags.model or named
+    shared = {key: table.pop(key) for key in _ROLE_OPTIONS if key in table}
+    roles = {}
     for role in ROLES:
-        table.pop(role, None)
-    if not any(names.values()):
-        if flags.base_url or table or config.get("prices"):
+        given = table.pop(role, None)
+        options = dict(given) if isinstance(given, dict) else {"name": given}
+        own = options.pop("name", None)
+        name = getattr(flags, role) or own or default
+        roles[role] = {**shared, **options, "model": name or OFFLINE}
+    if all(role["model"] == OFFLINE for role in roles.values()):
+        if flags.base_url or table or config.get("prices") or flags.max_concurrent_requests:
             raise SettingsError("model options given but no model: pass --model NAME "
                                 "(or name one in the config's [model] table)")
         return None
-    missing = [role for role in ROLES if not names[role]]
-    if missing:
-        raise SettingsError(f"no model for the {missing[0]}: pass --model NAME or "
-                            f"--{missing[0]}-model NAME")
-    values: dict[str, Any] = {**table, **names, "prices": config.get("prices", {})}
-    if flags.base_url:
-        values["base_url"] = flags.base_url
-    if flags.record is not None:
-        values["record"] = flags.record
+    values: dict[str, Any] = {**table, **roles, "prices": config.get("prices", {})}
+    for name in ("base_url", "record", "max_concurrent_requests"):
+        if getattr(flags, name) is not None:
+            values[name] = getattr(flags, name)
     return values
 
 
@@ -110,5 +121,3 @@ def run_settings(problem: str, *, default_iterations: int, values: dict[str, Any
     merged.setdefault("iterations", default_iterations)
     return RunSettings.build(problem=problem, brain="model" if models else None, model=models,
                              **merged)
-
-

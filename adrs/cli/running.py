@@ -15,7 +15,7 @@ from adrs.cli.common import EXPECTED, app, console, fail, short_verdict, status_
 from adrs.cli.options import ModelFlags, run_settings
 from adrs.graph.catalogue import load_problem
 from adrs.graph.rundir import open_run
-from adrs.graph.runner import build_team, create_run, execute, replay_source, run_status
+from adrs.graph.runner import build_team, create_run, execute, probe_models, replay_source, run_status
 from adrs.graph.settings import ROLES, RunSettings, SettingsError
 from adrs.graph.spend import add_usage, describe_faults, describe_usage, total_dollars, total_tokens
 
@@ -37,15 +37,22 @@ def run(
     max_evaluations: Annotated[Optional[int], typer.Option(help="Stop after this many evaluations.")] = None,
     target_score: Annotated[Optional[float], typer.Option(help="Stop once the best score reaches it.")] = None,
     max_minutes: Annotated[Optional[float], typer.Option(help="Wall-time budget of this invocation.")] = None,
-    model: Annotated[Optional[str], model_option("Model of every role; turns the model brain on.")] = None,
-    planner_model: Annotated[Optional[str], model_option("Model of the planner (a strong reasoner).")] = None,
-    coder_model: Annotated[Optional[str], model_option("Model of the coder.")] = None,
-    critic_model: Annotated[Optional[str], model_option("Model of the critic.")] = None,
-    evaluator_model: Annotated[Optional[str], model_option("Model of the evaluator.")] = None,
+    # Model brain: a model, or `offline`, per role (mixed brains), and how requests are sent.
+    model: Annotated[Optional[str], model_option("Model of every role not named below; turns the model brain on.")] = None,
+    planner: Annotated[Optional[str], model_option("Model of the planner (a strong reasoner), or offline.",
+                                                   "--planner", "--planner-model")] = None,
+    coder: Annotated[Optional[str], model_option("Model of the coder, or offline (with an offline planner).",
+                                                 "--coder", "--coder-model")] = None,
+    critic: Annotated[Optional[str], model_option("Model of the critic, or offline: the static checks alone.",
+                                                  "--critic", "--critic-model")] = None,
+    evaluator: Annotated[Optional[str], model_option("Model of the evaluator, or offline: findings from the figures.",
+                                                     "--evaluator", "--evaluator-model")] = None,
     base_url: Annotated[Optional[str], model_option("OpenAI-compatible endpoint \\[OPENAI_BASE_URL, else OpenAI].")] = None,
+    max_concurrent_requests: Annotated[Optional[int], model_option(
+        "Requests in flight per endpoint \\[1 for a local server, 8 for a remote one].")] = None,
     config: Annotated[Optional[Path], model_option('TOML file: \\[model], \\[prices."<model>"], \\[budget].')] = None,
-    max_dollars: Annotated[Optional[float], model_option("Stop once the models cost this much (needs prices).")] = None,
-    max_tokens: Annotated[Optional[int], model_option("Stop once the models used this many tokens.")] = None,
+    max_dollars: Annotated[Optional[float], model_option("Dollar budget of the models, checked before every call (needs prices).")] = None,
+    max_tokens: Annotated[Optional[int], model_option("Token budget of the models, checked before every call.")] = None,
     record: Annotated[Optional[bool], model_option("Record model requests and answers in the run \\[record].",
                                                    "--record/--no-record", show_default=False)] = None,
     replay: Annotated[Optional[Path], model_option("Reproduce this recorded run, offline, with its settings.")] = None,
@@ -54,8 +61,9 @@ def run(
     values = {"iterations": iterations, "seed": seed, "width": width,
               "max_evaluations": max_evaluations, "target_score": target_score,
               "max_minutes": max_minutes, "max_dollars": max_dollars, "max_tokens": max_tokens}
-    flags = ModelFlags(model=model, planner=planner_model, coder=coder_model, critic=critic_model,
-                       evaluator=evaluator_model, base_url=base_url, record=record)
+    flags = ModelFlags(model=model, planner=planner, coder=coder, critic=critic,
+                       evaluator=evaluator, base_url=base_url, record=record,
+                       max_concurrent_requests=max_concurrent_requests)
     try:
         if replay is not None:
             given = [name for name, value in {**values, **flags.given(), "config": config}.items()
@@ -79,6 +87,9 @@ def run(
                 settings.model.base_url or "OPENAI_BASE_URL or OpenAI")
             console.print(f"[bold]model brain[/]: {escape(_role_models(settings))}  "
                           f"[dim]({escape(source)})[/]")
+            if replay is None:  # what each endpoint accepts; a refusal stops here, nothing written
+                settings = probe_models(settings)
+                _say_fallbacks(settings)
         console.print(f"[bold]adrs[/] {spec.name}: scoring the baseline…")
         create_run(spec, settings, target)
         console.print(f"run directory: [cyan]{target}[/]  (git -C {target} log --graph --glob=refs/adrs)")
@@ -98,6 +109,14 @@ def resume(run_dir: Annotated[Path, typer.Argument(help="The run directory.")]) 
         fail(str(exc))
 
 
+def _say_fallbacks(settings: RunSettings) -> None:
+    """One line per model whose server refused part of a request, and how it will be asked."""
+    for name, caps in (settings.model.capabilities if settings.model else {}).items():
+        if caps.refusals:
+            console.print(f"[bold yellow]warning:[/] model {escape(name)}: {escape(caps.describe())} "
+                          f"(the server refused {escape('; '.join(caps.refusals))})")
+
+
 def _role_models(settings: RunSettings) -> str:
     model = settings.model
     if model is None:
@@ -110,7 +129,8 @@ def _role_models(settings: RunSettings) -> str:
 
 def _drive(run_dir: Path, settings: RunSettings) -> None:
     started = time.monotonic()
-    spent = {"usage": dict(run_status(run_dir).get("usage") or {}) if settings.model else {}}
+    before = run_status(run_dir)
+    spent = {"usage": dict(before.get("usage") or {}) if settings.model else {}}
 
     def on_update(node: str, update: dict[str, Any]) -> None:
         if node in ("plan", "select"):  # the candidates' spend reaches the state in select
@@ -123,7 +143,7 @@ def _drive(run_dir: Path, settings: RunSettings) -> None:
                           f"{escape(line['summary'][:60])}  "
                           f"[dim]{escape(short_verdict(line['verdict'] or ''))}[/]")
         if not update.get("recent"):
-            console.print("  [yellow]no candidate this iteration: the planner gave no plan[/]")
+            console.print("  [yellow]no candidate this iteration (no plan)[/]")
         money = ""
         if settings.model is not None:
             money = f"  [dim]spent {total_tokens(spent['usage']):,} tokens " \
@@ -141,6 +161,20 @@ def _drive(run_dir: Path, settings: RunSettings) -> None:
         console.print(report_table(final["report"]))
     console.print(f"browse: adrs log {run_dir} · adrs show {run_dir} best · "
                   f"git -C {run_dir} log --graph")
+    _check_something_was_evaluated(before, final, settings)
+
+
+def _check_something_was_evaluated(before: dict[str, Any], final: dict[str, Any],
+                                   settings: RunSettings) -> None:
+    """A model run that evaluated nothing (in this invocation, or ever) is not a success."""
+    evaluations = final.get("evaluations", 0)
+    evaluated_now = evaluations > before.get("evaluations", 0)
+    ran_now = final.get("iteration", 0) > before.get("iteration", 0)  # else: finished before
+    if settings.model is None or evaluated_now or (evaluations and not ran_now):
+        return
+    faults = describe_faults(final.get("faults"))
+    fail(f"no candidate reached the simulator ({final.get('stop_reason', 'stopped')}); "
+         f"model faults: {faults}")
 
 
 def report_table(report: dict[str, Any]) -> Table:

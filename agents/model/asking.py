@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from langchain_core.messages import BaseMessage, HumanMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from pydantic import BaseModel
 
-from adrs.agents.model.answers import AnswerError, answer_text, parse_structured, tool_spec
+from adrs.agents.model.answers import AnswerError, answer_as_text, parse_structured, tool_spec, was_cut
 from adrs.agents.model.calls import ModelCall
 from adrs.agents.model.gateway import ModelCallFailed, ModelGateway
 from adrs.agents.prompts import render
@@ -24,8 +24,8 @@ def ask_structured(gateway: ModelGateway, *, role: str, scope: str,
     """The answer as `schema`, passed through `check` (which raises AnswerError to refuse it).
 
     A malformed answer is repaired locally when it can be (counted as `repaired`), otherwise
-    the model is shown what was wrong and asked again, at most `max_repairs` times (each counted
-    as `malformed`). ModelCallFailed when no usable answer came."""
+    the model sees its answer and what was wrong, and is asked again, at most `max_repairs`
+    times (each counted as `malformed`). ModelCallFailed when no usable answer came."""
     history = list(messages)
     spec = tool_spec(schema, tool)
     error = ""
@@ -38,11 +38,11 @@ def ask_structured(gateway: ModelGateway, *, role: str, scope: str,
         except AnswerError as exc:
             meter.add_fault("malformed")
             error = str(exc)
-            # The broken answer is not replayed to the model: an assistant tool call without
-            # its tool result is invalid on most servers; the error says enough.
-            shown = answer_text(answer).strip()
-            history.append(HumanMessage(render("common", "repair", error=error, tool=tool)
-                                        + (f"\nYour answer began: {shown[:300]}" if shown else "")))
+            # The answer goes back as plain text (a tool call without its tool result is not
+            # allowed in a conversation), so the turns keep alternating.
+            history += [AIMessage(content=answer_as_text(answer)),
+                        HumanMessage(render("common", "repair_cut" if was_cut(answer) else "repair",
+                                            error=error, tool=tool))]
             continue
         if repaired:
             meter.add_fault("repaired")

@@ -14,21 +14,20 @@ from langchain_core.language_models import BaseChatModel
 from langchain_openai import ChatOpenAI
 
 from adrs.agents.model.config import ModelSettings
-from adrs.agents.model.gateway import ModelSetupError
+from adrs.agents.model.errors import ModelSetupError
 
 LOCAL_PLACEHOLDER_KEY = "no-key-needed"
 
 
 def chat_model(name: str, settings: ModelSettings) -> BaseChatModel:
-    """A ChatOpenAI for `name`; the gateway does the retrying, so the client's own is off."""
+    """A ChatOpenAI for `name`; the gateway does the retrying, so the client's own is off.
+
+    Sampling options (temperature, max_tokens, reasoning_effort) go with each request, per role
+    and only where the endpoint accepts them, so none is set here."""
     options: dict[str, object] = {"model": name, "timeout": settings.timeout_seconds,
                                   "max_retries": 0}
     if settings.base_url:
         options["base_url"] = settings.base_url
-    if settings.temperature is not None:
-        options["temperature"] = settings.temperature
-    if settings.max_answer_tokens is not None:
-        options["max_tokens"] = settings.max_answer_tokens
     has_key = bool(os.environ.get("OPENAI_API_KEY"))
     local = bool(settings.base_url or os.environ.get("OPENAI_BASE_URL")
                  or os.environ.get("OPENAI_API_BASE"))

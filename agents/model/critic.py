@@ -10,6 +10,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from adrs.agents.checks import static_review
 from adrs.agents.model import views
 from adrs.agents.model.asking import ask_structured
+from adrs.agents.model.errors import BudgetExhausted
 from adrs.agents.model.gateway import ModelCallFailed, ModelGateway
 from adrs.agents.model.schemas import Review
 from adrs.agents.prompts import render
@@ -49,8 +50,10 @@ class ModelCritic:
                                     meter=meter, max_repairs=self._options.max_repairs,
                                     check=lambda answer: answer)
         except ModelCallFailed as exc:
-            # The checks passed; losing the candidate to a flaky review would waste the plan.
-            meter.add_fault("failed_attempt")
+            # The checks passed; losing the candidate to a flaky review (or to the budget, which
+            # an evaluation does not touch) would waste the plan.
+            if not isinstance(exc, BudgetExhausted):
+                meter.add_fault("failed_attempt")
             log.warning("%s: no model review: %s", scope, exc)
             return Verdict(decision="approve",
                            reasons=(STATIC_PASSED, f"no model review: {views.shorten(str(exc), 160)}"))

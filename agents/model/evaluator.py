@@ -1,8 +1,10 @@
-"""The model evaluator: a tool-calling agent over the simulator, writing findings for the planner.
+"""The model evaluator: the simulator's result, read by a model and written up for the planner.
 
-Its tools run the evaluation tool (all training workloads, a named subset) and compare with the
-parent per workload. Whatever the model says, the result that enters the database is the tool's
-full training evaluation, run here if the model never asked for it.
+By default the full training evaluation runs first and the model writes one finding from its
+result: a single short call. With `tools` on, the model instead runs the simulator as tools
+(bench.py) before writing; that loop costs several calls per candidate and never changes the
+score. Whatever the model says, the result that enters the database is the tool's full training
+evaluation, run here if the model never asked for it.
 """
 
 from __future__ import annotations
@@ -11,35 +13,31 @@ import logging
 from dataclasses import dataclass
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
-from pydantic import BaseModel
 
 from adrs.agents.model import views
 from adrs.agents.model.answers import AnswerError, close_json, parse_structured, tool_spec, validate
-from adrs.agents.model.calls import ModelCall
+from adrs.agents.model.asking import ask_structured
+from adrs.agents.model.bench import FINDINGS_TOOL, SIMULATOR_TOOLS, Bench, describe
+from adrs.agents.model.calls import ModelCall, ToolsUnsupported
+from adrs.agents.model.errors import BudgetExhausted
 from adrs.agents.model.gateway import ModelCallFailed, ModelGateway
-from adrs.agents.model.schemas import CompareWithParent, EvaluateAll, EvaluateWorkloads, FindingsReport
+from adrs.agents.model.schemas import FindingsReport
 from adrs.agents.offline.evaluator import compare_with_parent
 from adrs.agents.prompts import render
 from adrs.agents.roles import Assessment, AssessRequest
 from adrs.agents.schemas import Findings
 from adrs.agents.usage import UsageMeter
-from adrs.tools.evaluation import EvaluationResult, EvaluationTool
+from adrs.tools.evaluation import EvaluationResult
 from adrs.workspace.database import ProgramRecord
 from adrs.workspace.repository import program_key
 
 log = logging.getLogger("adrs.model")
-FINDINGS_TOOL = "write_findings"
-SIMULATOR_TOOLS: dict[str, type[BaseModel]] = {
-    "evaluate_all": EvaluateAll,
-    "evaluate_workloads": EvaluateWorkloads,
-    "compare_with_parent": CompareWithParent,
-}
-ARTIFACT_CHARS = 800
 
 
 @dataclass(frozen=True)
 class EvaluatorOptions:
-    max_tool_calls: int = 4  # simulator runs the model may ask for
+    tools: bool = False  # the tool loop; off: one written finding from the full evaluation
+    max_tool_calls: int = 4  # simulator runs the model may ask for in the loop
     max_repairs: int = 2
 
 
@@ -55,17 +53,48 @@ class ModelEvaluator:
         meter = request.meter or UsageMeter()
         bench = Bench(request.tool, request.candidate_source, request.parent,
                       self._options.max_tool_calls)
-        report = self._converse(request, bench, meter)
+        scope = f"{program_key(request.iteration, request.slot)} assess"
+        try:
+            report = self._report(request, bench, meter, scope)
+            if report is None:
+                meter.add_fault("failed_attempt")
+        except BudgetExhausted:
+            report = None
+        except ModelCallFailed as exc:
+            meter.add_fault("failed_attempt")
+            log.warning("%s: no findings from the model: %s", scope, exc)
+            report = None
         result = bench.full()  # the score of record: the tool's, on every training workload
         if report is None:
-            meter.add_fault("failed_attempt")
             return Assessment(result=result, findings=compare_with_parent(result, request.parent))
         return Assessment(result=result, findings=_findings(report, result, request.parent),
                           note=views.clip(report.note, 2000))
 
-    def _converse(self, request: AssessRequest, bench: Bench,
-                  meter: UsageMeter) -> FindingsReport | None:
-        scope = f"{program_key(request.iteration, request.slot)} assess"
+    def _report(self, request: AssessRequest, bench: Bench, meter: UsageMeter,
+                scope: str) -> FindingsReport | None:
+        """The model's findings: from its tool loop if asked for and the endpoint allows one,
+        else written from the full evaluation's result. None if the loop gave none."""
+        if self._options.tools and self._gateway.capabilities().tool_loop:
+            try:
+                return self._converse(request, bench, meter, scope)
+            except ToolsUnsupported:
+                log.info("%s: no tool loop on this endpoint; writing findings", scope)
+        return self._write(request, bench.full(), meter, scope)
+
+    def _write(self, request: AssessRequest, result: EvaluationResult, meter: UsageMeter,
+               scope: str) -> FindingsReport:
+        """One call: the findings, written from the full evaluation's result."""
+        messages = [SystemMessage(render("evaluator", "system_findings")),
+                    HumanMessage(self.user(request) + "\n\n" + render(
+                        "evaluator", "result", result=describe(result, request.parent)))]
+        return ask_structured(self._gateway, role="evaluator", scope=scope, messages=messages,
+                              schema=FindingsReport, tool=FINDINGS_TOOL, meter=meter,
+                              max_repairs=self._options.max_repairs, check=lambda report: report)
+
+    def _converse(self, request: AssessRequest, bench: Bench, meter: UsageMeter,
+                  scope: str) -> FindingsReport | None:
+        """The tool loop: simulator calls the model asks for, then its findings (None if none
+        came). ToolsUnsupported if the endpoint cannot offer the model a choice of tools."""
         history = self.messages(request)
         malformed = 0
         rounds = self._options.max_tool_calls + self._options.max_repairs + 2
@@ -73,13 +102,9 @@ class ModelEvaluator:
             last = bench.exhausted or turn == rounds - 1
             if last and turn:
                 history.append(HumanMessage(render("evaluator", "final")))
-            try:
-                answer = self._gateway.ask(ModelCall(
-                    role="evaluator", scope=scope, messages=tuple(history), tools=self._tools,
-                    tool_choice=FINDINGS_TOOL if last else None), meter)
-            except ModelCallFailed as exc:
-                log.warning("%s: the evaluator's model failed: %s", scope, exc)
-                return None
+            answer = self._gateway.ask(ModelCall(
+                role="evaluator", scope=scope, messages=tuple(history), tools=self._tools,
+                tool_choice=FINDINGS_TOOL if last else None), meter)
             replies, report, problem = self._handle(answer, bench, meter)
             if report is not None:
                 return report
@@ -128,114 +153,21 @@ class ModelEvaluator:
                 problem = str(exc)
         return replies, None, problem
 
-    def messages(self, request: AssessRequest) -> list[BaseMessage]:
+    def user(self, request: AssessRequest) -> str:
         plan, parent = request.plan, request.parent
         readme = request.problem.description.strip() if request.problem else "(not given)"
         parent_source = request.parent_source if request.parent_source is not None else ""
-        user = render("evaluator", "user", readme=readme, summary=plan.summary,
+        return render("evaluator", "user", readme=readme, summary=plan.summary,
                       change=plan.change, hypothesis=plan.hypothesis,
                       expected_effect=plan.expected_effect, parent_key=parent.key,
                       diff=views.region_diff(parent_source, request.candidate_source),
                       parent_score=views.number(parent.score),
                       parent_workloads=views.workloads(parent.message.per_workload))
+
+    def messages(self, request: AssessRequest) -> list[BaseMessage]:
+        """The tool loop's opening."""
         system = render("evaluator", "system", max_calls=self._options.max_tool_calls)
-        return [SystemMessage(system), HumanMessage(user)]
-
-
-class Bench:
-    """The simulator as the agent's tools: bounded, cached, and never the model's word."""
-
-    def __init__(self, tool: EvaluationTool, source: str, parent: ProgramRecord,
-                 max_calls: int) -> None:
-        self._tool = tool
-        self._source = source
-        self._parent = parent
-        self._max_calls = max_calls
-        self._calls = 0
-        self._full: EvaluationResult | None = None
-        self._subsets: dict[tuple[str, ...], EvaluationResult] = {}
-
-    @property
-    def exhausted(self) -> bool:
-        return self._calls >= self._max_calls
-
-    def full(self) -> EvaluationResult:
-        """The evaluation on every training workload (run once, whoever asks first)."""
-        if self._full is None:
-            self._full = self._tool.evaluate(self._source)
-        return self._full
-
-    def run(self, name: str, args: object) -> str:
-        """A tool's reply as text; errors are replies too, so the model can correct itself."""
-        schema = SIMULATOR_TOOLS.get(name)
-        if schema is None:
-            return f"error: no tool {name!r}; the tools are {', '.join(SIMULATOR_TOOLS)} " \
-                   f"and {FINDINGS_TOOL}"
-        try:
-            arguments = validate(schema, args if args else {})
-        except AnswerError as exc:
-            return f"error: {name}: {exc}"
-        if isinstance(arguments, EvaluateWorkloads):
-            return self._subset(tuple(dict.fromkeys(arguments.workloads)))
-        if self._full is None and not self._spend():
-            return self._budget_note()
-        result = self.full()
-        if isinstance(arguments, CompareWithParent):
-            return self._compare(result)
-        return describe(result, self._parent)
-
-    def _subset(self, names: tuple[str, ...]) -> str:
-        known = set(self._parent.message.per_workload)
-        unknown = [name for name in names if known and name not in known]
-        if unknown:
-            return (f"error: unknown workloads {', '.join(unknown)}; "
-                    f"the workloads are {', '.join(sorted(known))}")
-        if names not in self._subsets:
-            if not self._spend():
-                return self._budget_note()
-            self._subsets[names] = self._tool.evaluate(self._source, workloads=list(names))
-        return describe(self._subsets[names], None)
-
-    def _compare(self, result: EvaluationResult) -> str:
-        if not result.ok:
-            return f"the candidate has no score to compare: {result.summary_line()}"
-        before = self._parent.message.per_workload
-        rows = [f"{name}: parent {before[name]:.4f}, candidate {value:.4f}, "
-                f"change {value - before[name]:+.4f}"
-                for name, value in sorted(result.per_workload.items()) if name in before]
-        base = self._parent.score or 0.0
-        head = (f"combined_score: parent {base:.4f}, candidate {result.combined_score:.4f}, "
-                f"change {result.combined_score - base:+.4f}")
-        return "\n".join([head, *rows]) if rows else head + "\n(no per-workload scores to compare)"
-
-    def _spend(self) -> bool:
-        if self._calls >= self._max_calls:
-            return False
-        self._calls += 1
-        return True
-
-    def _budget_note(self) -> str:
-        return (f"error: the budget of {self._max_calls} simulator calls is used up; "
-                f"call {FINDINGS_TOOL}")
-
-
-def describe(result: EvaluationResult, parent: ProgramRecord | None) -> str:
-    """An evaluation as the model sees it: no wall times (they differ between runs)."""
-    if result.ok:
-        line = f"status ok, combined_score {result.combined_score:.4f}"
-        if parent is not None and parent.score is not None:
-            line += f" (parent {parent.key} {parent.score:.4f}, " \
-                    f"change {result.combined_score - parent.score:+.4f})"
-    else:
-        line = f"status {result.status.value}: {result.error or 'no reason given'}"
-    lines = [line]
-    if result.metrics:
-        lines.append("metrics: " + ", ".join(f"{k}={v:.6g}" for k, v in sorted(result.metrics.items())))
-    if result.per_workload:
-        lines.append("per workload: " + views.workloads(dict(result.per_workload)))
-    for name, text in sorted(result.artifacts.items()):
-        lines.append(f"{name}: {views.clip(text, ARTIFACT_CHARS)}")
-    return "\n".join(lines)
+        return [SystemMessage(system), HumanMessage(self.user(request))]
 
 
 def _closed_findings(broken: dict) -> FindingsReport | None:

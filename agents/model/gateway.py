@@ -1,54 +1,61 @@
-"""Every model call goes through a gateway: retries with backoff, accounting, record and replay.
+"""Every model call goes through a gateway: budget, fallbacks, retries, accounting, record/replay.
 
-A gateway serves one role with one model. Live, it sends the request through a transport (the
-chat model) and retries rate limits, server errors, timeouts and unreadable answers with
-exponential backoff (seeded jitter; Retry-After honoured). Replaying, it answers from a run's
-recordings and never touches the network. Either way the tokens and dollars of the answer and the
-faults met on the way are added to the caller's meter.
+A gateway serves one role with one model. Before each call it asks the run's spend ledger whether
+the call fits the budget. It turns the role's call into the request the endpoint accepts (see
+capabilities.py); live, it sends it through a transport and reads a failure as the server meant
+it (refusals.py): a passing fault is retried with exponential backoff (seeded jitter, Retry-After
+honoured); a refused feature is dropped and the request sent again; a refusal no fallback fixes
+stops the run. Replaying, it answers from a run's recordings and never touches the network.
+Either way the answer's tokens and dollars and the faults met are added to the caller's meter.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 
-import openai
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage
 
-from adrs.agents.model.calls import ModelCall, request_key, request_payload
-from adrs.agents.model.config import Price
-from adrs.agents.model.errors import ModelCallFailed, ModelSetupError
+from adrs.agents.model.calls import ModelCall, Request, adapt, request_key, request_payload
+from adrs.agents.model.capabilities import Capabilities, CapabilityBook, Feature
+from adrs.agents.model.config import Price, RoleSettings
+from adrs.agents.model.endpoints import EndpointSlots
+from adrs.agents.model.errors import BudgetExhausted, ModelCallFailed, ModelSetupError
 from adrs.agents.model.recording import Recording, RecordingStore, redact
-from adrs.agents.usage import UsageMeter, dollars_for
+from adrs.agents.model.refusals import Fatal, StepDown, diagnose, one_line
+from adrs.agents.usage import Cost, SpendLedger, UsageMeter, dollars_for
 
 __all__ = ["ChatTransport", "ModelCallFailed", "ModelGateway", "ModelSetupError", "RetryPolicy",
-           "Transport", "classify"]
+           "Transport"]
 log = logging.getLogger("adrs.model")
-FATAL_STATUSES = {401: "the API key was refused", 403: "access denied",
-                  404: "unknown model or endpoint"}
+REFUSED = "refused:"  # a recorded failure "refused:<feature>": the server refused that feature
+CHARS_PER_TOKEN = 4.0  # until the server's own counts teach the gateway better
 
 
 class Transport(Protocol):
-    def send(self, call: ModelCall) -> AIMessage: ...
+    def send(self, request: Request) -> AIMessage: ...
 
 
 class ChatTransport:
-    """Sends a call through a LangChain chat model (ChatOpenAI, or a scripted fake in tests)."""
+    """Sends a request through a LangChain chat model (ChatOpenAI, or a scripted fake in tests),
+    one of at most so many in flight to its endpoint."""
 
-    def __init__(self, model: BaseChatModel, *, force_tool: bool = True) -> None:
+    def __init__(self, model: BaseChatModel, *, url: str = "", slots: EndpointSlots | None = None) -> None:
         self._model = model
-        self._force_tool = force_tool  # some local servers refuse a named tool_choice
+        self._url = url
+        self._slots = slots or EndpointSlots()
 
-    def send(self, call: ModelCall) -> AIMessage:
-        choice = call.tool_choice if self._force_tool else None
-        runnable = (self._model.bind_tools(list(call.tools), tool_choice=choice)
-                    if call.tools else self._model)
-        answer = runnable.invoke(list(call.messages))
+    def send(self, request: Request) -> AIMessage:
+        runnable = (self._model.bind_tools(list(request.tools), tool_choice=request.tool_choice)
+                    if request.tools else self._model)
+        with self._slots.slot(self._url):  # the client's timeout starts only now
+            answer = runnable.invoke(list(request.messages), **request.sampling())
         if not isinstance(answer, AIMessage):
             raise ValueError(f"the chat model answered with a {type(answer).__name__}")
         return answer
@@ -70,111 +77,143 @@ class RetryPolicy:
         return wait
 
 
-def classify(exc: BaseException) -> str | None:
-    """The fault kind of an exception a chat model raised; None for one that is not a fault."""
-    if isinstance(exc, openai.APITimeoutError):
-        return "timeout"
-    if isinstance(exc, openai.APIConnectionError):
-        return "connection"
-    if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
-        if status == 429:
-            return "rate_limit"
-        if status == 408:
-            return "timeout"
-        if status >= 500 or status == 409:
-            return "server_error"
-        if status in FATAL_STATUSES:
-            raise ModelSetupError(f"model server said {status} ({FATAL_STATUSES[status]}): "
-                                  f"{_one_line(exc)}") from exc
-        return "refused"  # 400, 413, 422...: this request will not work however often it is sent
-    if isinstance(exc, (openai.OpenAIError, ValueError, TypeError, KeyError)):
-        # A body the client could not read (cut-off JSON, null choices...): the server's fault.
-        return "bad_response"
-    return None
-
-
 class ModelGateway:
     """The one door to one model for one role."""
 
-    def __init__(self, model: str, *, transport: Transport | None, price: Price | None = None,
+    def __init__(self, role: RoleSettings, *, transport: Transport | None,
+                 book: CapabilityBook | None = None, price: Price | None = None,
                  retry: RetryPolicy = RetryPolicy(), recorder: RecordingStore | None = None,
-                 replay: RecordingStore | None = None,
+                 replay: RecordingStore | None = None, spend: SpendLedger | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         if transport is None and replay is None:
             raise ValueError("a gateway needs a transport or recordings to replay")
-        self.model = model
+        self.model = role.model
+        self._role = role
         self._transport = transport
+        self._book = book or CapabilityBook({}, Capabilities())
         self._price = price
         self._retry = retry
         self._recorder = recorder
         self._replay = replay
+        self._spend = spend or SpendLedger()
         self._sleep = sleep
+        self._sizes = threading.Lock()  # guards what past answers taught about sizes
+        self._chars = self._tokens = self._largest_output = 0
+
+    def capabilities(self) -> Capabilities:
+        return self._book.get(self.model)
 
     def ask(self, call: ModelCall, meter: UsageMeter) -> AIMessage:
-        """The model's answer to `call`; ModelCallFailed if there is none, ModelSetupError if
-        the brain cannot work at all."""
-        payload = request_payload(call, self.model)
-        key = request_key(payload)
-        replaying = self._replay is not None
-        recording = self._replayed(call, key) if replaying else self._live(call, key, meter)
-        if replaying:
-            for kind in recording.faults:
-                meter.add_fault(kind)
-        if self._recorder is not None:
-            self._recorder.save(key, payload, recording)
-        if recording.failure is not None:
+        """The model's answer to `call`. ModelCallFailed if there is none (BudgetExhausted if it
+        was not sent for the budget, ToolsUnsupported for a tool loop the endpoint cannot serve);
+        ModelSetupError if the brain cannot work at all."""
+        while True:
+            request = adapt(call, self.capabilities(), self._role)
+            recording = self._exchange(request, meter)
+            if recording.failure is None:
+                assert recording.response is not None  # a recording holds an answer or a failure
+                return recording.response
             kind, message = recording.failure
+            if kind.startswith(REFUSED):
+                feature = cast(Feature, kind.removeprefix(REFUSED))
+                learned = self._book.learn(self.model, feature, message)
+                # A call in parallel may have met the same refusal and stepped down already.
+                if learned or adapt(call, self.capabilities(), self._role) != request:
+                    meter.add_fault("fallback")
+                    continue
+                raise ModelSetupError(f"model {self.model}: the server refused the {call.role}'s "
+                                      f"request and no fallback is left ({feature}: {message})")
             meter.add_fault("failed_call")
             log.info("%s: %s", call.scope, message)  # the role says what it does about it
             raise ModelCallFailed(kind, message)
-        answer = recording.response
-        assert answer is not None  # a recording holds an answer or a failure
-        self._account(call.role, answer, meter)
-        return answer
 
-    def _replayed(self, call: ModelCall, key: str) -> Recording:
+    def _exchange(self, request: Request, meter: UsageMeter) -> Recording:
+        """One request, within the budget: answered live or from the recordings, and recorded."""
+        payload = request_payload(request, self.model)
+        key = request_key(payload)
+        expected = self._expected(request)
+        if not self._spend.admit(expected):
+            raise BudgetExhausted(self._spend.stop_reason() or "the budget is spent")
+        spent = Cost()
+        try:
+            if self._replay is not None:
+                recording = self._replayed(request, key)
+                for kind in recording.faults:
+                    meter.add_fault(kind)
+            else:
+                recording = self._live(request, key, meter)
+            if self._recorder is not None:
+                self._recorder.save(key, payload, recording)
+            if recording.response is not None:
+                spent = self._account(request, recording.response, meter)
+        finally:
+            self._spend.settle(expected, spent)
+        return recording
+
+    def _replayed(self, request: Request, key: str) -> Recording:
         assert self._replay is not None
         try:
             recording = self._replay.load(key)
         except ValueError as exc:
             raise ModelSetupError(f"replay: {exc}") from exc
         if recording is None:
-            raise ModelSetupError(f"replay diverged: no recorded answer for the {call.role}'s "
-                                  f"request at {call.scope} (key {key[:12]}) in "
+            raise ModelSetupError(f"replay diverged: no recorded answer for the {request.role}'s "
+                                  f"request at {request.scope} (key {key[:12]}) in "
                                   f"{self._replay.directory}")
         return recording
 
-    def _live(self, call: ModelCall, key: str, meter: UsageMeter) -> Recording:
+    def _live(self, request: Request, key: str, meter: UsageMeter) -> Recording:
         assert self._transport is not None
         faults: list[str] = []
         for attempt in range(self._retry.max_attempts):
             try:
-                return Recording(response=self._transport.send(call), faults=tuple(faults))
-            except Exception as exc:  # noqa: BLE001 - classified below; the rest re-raised
-                kind = classify(exc)
-                if kind is None:
+                return Recording(response=self._transport.send(request), faults=tuple(faults))
+            except Exception as exc:  # noqa: BLE001 - diagnosed below; the rest re-raised
+                verdict = diagnose(exc, request.sent())
+                if verdict is None:
                     raise
-                message = redact(f"{self.model} {_one_line(exc)}")
-                if kind == "refused":
-                    return Recording(None, tuple(faults), ("refused", f"request refused: {message}"))
-                faults.append(kind)
-                meter.add_fault(kind)
+                if isinstance(verdict, Fatal):
+                    raise ModelSetupError(f"model {self.model}: {redact(verdict.reason)}") from exc
+                if isinstance(verdict, StepDown):
+                    return Recording(None, tuple(faults),
+                                     (REFUSED + verdict.feature, redact(verdict.reason)))
+                faults.append(verdict.kind)
+                meter.add_fault(verdict.kind)
                 if attempt + 1 < self._retry.max_attempts:
                     wait = self._retry.delay(attempt, key, _retry_after(exc))
-                    log.info("%s: %s (%s); retrying in %.1f s", call.scope, kind, message, wait)
+                    log.info("%s: %s (%s %s); retrying in %.1f s", request.scope, verdict.kind,
+                             self.model, redact(one_line(str(exc))), wait)
                     self._sleep(wait)
         tries = self._retry.max_attempts
         return Recording(None, tuple(faults),
                          (faults[-1], f"no answer after {tries} {'try' if tries == 1 else 'tries'} "
                                       f"(last: {faults[-1].replace('_', ' ')})"))
 
-    def _account(self, role: str, answer: AIMessage, meter: UsageMeter) -> None:
+    def _expected(self, request: Request) -> Cost:
+        """What the call should cost: its prompt at the tokens-per-character the server reported
+        so far, and as many output tokens as it may write (its cap, else the most seen)."""
+        with self._sizes:
+            ratio = self._tokens / self._chars if self._tokens else 1 / CHARS_PER_TOKEN
+            tokens_out = request.max_tokens or self._largest_output
+        tokens_in = int(request.chars() * ratio)
+        return Cost(tokens_in + tokens_out, self._dollars(tokens_in, tokens_out))
+
+    def _account(self, request: Request, answer: AIMessage, meter: UsageMeter) -> Cost:
         usage = answer.usage_metadata or {}
         tokens_in, tokens_out = int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))
-        dollars = (dollars_for(tokens_in, tokens_out, input_price=self._price.input,
-                               output_price=self._price.output) if self._price else 0.0)
-        meter.add_call(role, input_tokens=tokens_in, output_tokens=tokens_out, dollars=dollars)
+        with self._sizes:
+            if tokens_in:
+                self._chars, self._tokens = self._chars + request.chars(), self._tokens + tokens_in
+            self._largest_output = max(self._largest_output, tokens_out)
+        dollars = self._dollars(tokens_in, tokens_out)
+        meter.add_call(request.role, input_tokens=tokens_in, output_tokens=tokens_out, dollars=dollars)
+        return Cost(tokens_in + tokens_out, dollars)
+
+    def _dollars(self, tokens_in: int, tokens_out: int) -> float:
+        if self._price is None:
+            return 0.0
+        return dollars_for(tokens_in, tokens_out, input_price=self._price.input,
+                           output_price=self._price.output)
 
 
 def _retry_after(exc: BaseException) -> float | None:
@@ -184,8 +223,3 @@ def _retry_after(exc: BaseException) -> float | None:
         return max(0.0, float(value)) if value is not None else None
     except ValueError:
         return None
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 200 else text[:197] + "..."

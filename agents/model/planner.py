@@ -10,6 +10,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from adrs.agents.model import views
 from adrs.agents.model.answers import AnswerError
 from adrs.agents.model.asking import ask_structured
+from adrs.agents.model.errors import BudgetExhausted, ModelSetupError
 from adrs.agents.model.gateway import ModelCallFailed, ModelGateway
 from adrs.agents.model.schemas import PlanBatch
 from adrs.agents.prompts import render
@@ -41,8 +42,11 @@ class ModelPlanner:
         self.model_name = gateway.model
 
     def plan(self, request: PlanRequest) -> list[Plan]:
-        """Up to `request.count` plans; none when the model gave no usable answer (the
-        iteration then passes without candidates and the failure is counted)."""
+        """Up to `request.count` plans (fewer when a cut answer held fewer complete ones).
+
+        None when the budget cannot pay for the call (the run then stops for its budget).
+        ModelSetupError when the model gave no usable plan: an iteration without candidates is
+        not silently passed; the run stops with the cause and can be resumed."""
         meter = request.meter or UsageMeter()
         database = request.database
         suggested = self.suggest_parent(request)
@@ -53,10 +57,12 @@ class ModelPlanner:
                 messages=self.messages(request, suggested, choices), schema=PlanBatch,
                 tool=TOOL, meter=meter, max_repairs=self._options.max_repairs,
                 check=lambda batch: _plans(batch, choices, request.count))
-        except ModelCallFailed as exc:
-            meter.add_fault("failed_attempt")
-            log.warning("iteration %d: the planner gave no plan: %s", request.iteration, exc)
+        except BudgetExhausted as exc:
+            log.info("iteration %d: no plan: %s", request.iteration, exc)
             return []
+        except ModelCallFailed as exc:
+            raise ModelSetupError(f"iteration {request.iteration}: the planner's model "
+                                  f"({self.model_name}) gave no usable plan: {exc}") from exc
 
     def suggest_parent(self, request: PlanRequest) -> ProgramRecord:
         """A seeded draw, as the offline planner makes it, so exploration does not rest on the

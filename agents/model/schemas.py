@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+_DECISIONS = {"approved": "approve", "accept": "approve", "accepted": "approve",
+              "revision": "revise", "revised": "revise", "rejected": "reject"}
 
 
 class PlanDraft(BaseModel):
@@ -42,6 +45,15 @@ class Review(BaseModel):
     reasons: list[str] = Field(default_factory=list,
                                description="Why, one short sentence each; for revise, what to fix.")
 
+    @field_validator("decision", mode="before")
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        """'Approve', ' REJECT ' and 'approved' mean what they say."""
+        if not isinstance(value, str):
+            return value
+        word = value.strip().strip(".!").lower()
+        return _DECISIONS.get(word, word)
+
 
 class FindingsReport(BaseModel):
     """What the evaluation showed, written for the planner."""
@@ -52,6 +64,12 @@ class FindingsReport(BaseModel):
                                          "what to try next.")
     note: str = Field("", description="One research note on what this attempt teaches (what "
                                       "worked, what failed and why); empty if nothing new.")
+
+
+class ProbeAnswer(BaseModel):
+    """The answer to the request that checks what an endpoint accepts."""
+
+    ok: bool = Field(description="Always true.")
 
 
 class EvaluateAll(BaseModel):

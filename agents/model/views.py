@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 
+from adrs.agents.checks import FORBIDDEN_CALLS, FORBIDDEN_NAMES
 from adrs.agents.evolve_block import RegionError, split_program
+from adrs.agents.prompts import render
 from adrs.agents.roles import ResearchNote
+from adrs.tools.problem import DEFAULT_FORBIDDEN_IMPORTS, Problem
 from adrs.workspace.database import ProgramDatabase, ProgramRecord
 
 FEEDBACK_CHARS = 1500
@@ -79,6 +83,21 @@ def notes(items: tuple[ResearchNote, ...], size: int) -> str:
 
 def feedback(record: ProgramRecord) -> str:
     return clip(record.message.feedback) if record.message.feedback else "none"
+
+
+def findings(record: ProgramRecord) -> str:
+    return clip(record.message.findings) if record.message.findings else "none"
+
+
+def rules(problem: Problem | None) -> str:
+    """The critic's static rules for this problem, from the lists it checks against."""
+    imports = problem.spec.critic.forbidden_imports if problem else DEFAULT_FORBIDDEN_IMPORTS
+    return render("coder", "rules", imports=_names(imports), calls=_names(FORBIDDEN_CALLS),
+                  names=_names(FORBIDDEN_NAMES))
+
+
+def _names(names: Iterable[str]) -> str:
+    return ", ".join(f"`{name}`" for name in sorted(names)) or "none"
 
 
 def region_diff(old_source: str, new_source: str) -> str:

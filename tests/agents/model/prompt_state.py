@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from adrs.agents.evolve_block import fingerprint
 from adrs.agents.roles import AssessRequest, CodeRequest, PlanRequest, ReviewRequest
 from adrs.agents.schemas import Plan
 from adrs.graph.nodes import research_notes
@@ -36,11 +37,12 @@ def fixed_run(root: Path) -> tuple[Problem, RunRepository]:
             status="evaluated", iteration=1, score=WIDTH5, metrics={"width": 5.0, "rate": 1.0},
             per_workload={"near": 1 / 3.5, "far": 1 / 22.625}, feedback="worst_workloads: far"))
     repo.add_note(child, "WIDTH near 5 suits the near workload.")
+    rejected = problem.initial_source.replace("WIDTH = 2", "WIDTH = 5").replace("1.0", "9.0")
     repo.commit_candidate(
-        key="i0002-s0", parent=child,
-        source=problem.initial_source.replace("WIDTH = 2", "WIDTH = 5").replace("1.0", "9.0"),
+        key="i0002-s0", parent=child, source=rejected,
         message=CandidateMessage(summary="Raise RATE to 9", status="rejected", iteration=2,
-                                 verdict="reject: RATE 9 is far from both targets"))
+                                 verdict="reject: RATE 9 is far from both targets",
+                                 fingerprint=fingerprint(rejected)))
     return problem, repo
 
 
@@ -65,7 +67,8 @@ def code_request(problem: Problem, repo: RunRepository) -> CodeRequest:
     plan, parent, candidate = sources(problem, repo)
     return CodeRequest(plan=plan, parent_source=parent, second_parent_source=None, iteration=3,
                        slot=1, revision=1, feedback=("Also keep WIDTH at 5.",),
-                       previous_source=candidate, problem=problem)
+                       previous_source=candidate, problem=problem,
+                       database=ProgramDatabase.from_repository(repo))
 
 
 def review_request(problem: Problem, repo: RunRepository) -> ReviewRequest:

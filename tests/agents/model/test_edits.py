@@ -54,8 +54,10 @@ def test_ambiguous_missing_and_empty_searches_are_errors_the_model_can_act_on():
 def test_an_unclosed_block_and_an_answer_without_edit_are_errors():
     with pytest.raises(EditError, match="block 1 has no >>>>>>> REPLACE line"):
         parse_edit("<<<<<<< SEARCH\na\n=======\nb\n")
-    with pytest.raises(EditError, match="no SEARCH/REPLACE block and no ```python block"):
+    with pytest.raises(EditError, match="no SEARCH/REPLACE block and no complete ```python block"):
         parse_edit("I would raise the constant.")
+    with pytest.raises(EditError, match="no SEARCH/REPLACE block and no complete ```python block"):
+        parse_edit("The new region:\n```python\nWIDTH = 9\n\ndef cho")  # never closed
 
 
 def test_a_rewrite_takes_the_region_of_a_full_program_and_indents_a_flush_region():
@@ -72,3 +74,33 @@ def test_several_blocks_apply_in_sequence_and_the_note_says_how():
     new, note = apply_edit(edit, "WIDTH = 2\nRATE = 1.0\n")
     assert new == "WIDTH = 3\nRATE = 0.5\n"
     assert note == "applied 2 SEARCH/REPLACE blocks (1 matched ignoring whitespace)"
+
+
+HEAD = '"""Schedules jobs."""\nimport math\n\n\ndef helper(x):\n    return math.sqrt(x)\n\n\n# EVOLVE-BLOCK-START\n'
+TAIL = "# EVOLVE-BLOCK-END\n\n\ndef run():\n    return choose(helper(4))\n"
+TOY = "WIDTH = 2\nRATE = 1.0\n\n\ndef choose(x):\n    return WIDTH * x, RATE\n"
+
+
+def test_a_snippet_is_not_taken_for_the_whole_region():
+    edit = parse_edit("Here's the changed line:\n```python\nWIDTH = 5\n```")
+    with pytest.raises(EditError, match=r"not the whole evolvable region \(it lacks choose\), so "
+                                        "it was not applied; to change some lines, answer with "
+                                        "SEARCH/REPLACE blocks"):
+        apply_edit(edit, TOY, fixed=(HEAD, TAIL))
+    said = parse_edit("The complete new region, trimmed as the plan asks:\n```python\nWIDTH = 5\n```")
+    assert said.declared and apply_edit(said, TOY, fixed=(HEAD, TAIL))[0] == "WIDTH = 5\n"
+
+
+def test_a_whole_program_pasted_without_markers_gives_up_its_fixed_text():
+    region = TOY.replace("WIDTH = 2", "WIDTH = 7")
+    pasted = parse_edit(f"```python\n{HEAD.replace('# EVOLVE-BLOCK-START', '')}{region}\n{TAIL[19:]}```")
+    assert apply_edit(pasted, TOY, fixed=(HEAD, TAIL))[0] == region
+    reworded = parse_edit(f"```python\nimport math\n\ndef helper(x):\n    return x ** 0.5\n\n{region}```")
+    with pytest.raises(EditError, match=r"repeats code from outside the evolvable region \(helper\)"):
+        apply_edit(reworded, TOY, fixed=(HEAD, TAIL))
+
+
+def test_drafts_inside_think_tags_are_not_the_answer():
+    answer = ("<think>\nMaybe:\n" + block("WIDTH = 2", "WIDTH = 100") + "\nNo.\n</think>\n"
+              + block("WIDTH = 2", "WIDTH = 5"))
+    assert apply_edit(parse_edit(answer), TOY)[0].startswith("WIDTH = 5\n")

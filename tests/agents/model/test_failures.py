@@ -9,7 +9,8 @@ import pytest
 
 from adrs.agents.model.config import ModelSettings
 from adrs.agents.model.team import model_team
-from adrs.graph.runner import create_run, execute
+from adrs.graph.rundir import RunError
+from adrs.graph.runner import create_run, execute, run_status
 from adrs.graph.settings import RunSettings, replay_settings
 from adrs.tools.problem import Problem
 from adrs.workspace.repository import RunRepository, WorkspaceError
@@ -23,43 +24,69 @@ def server_down(_messages):
                                      body=None)
 
 
+MODEL = ModelSettings(planner="p", coder="c", critic="r", evaluator="e", max_attempts=1,
+                      backoff_seconds=0.0)
+
+
 def run_with(toy_dir, run_dir, fakes, iterations):
-    model = ModelSettings(planner="p", coder="c", critic="r", evaluator="e", max_attempts=1,
-                          backoff_seconds=0.0)
-    settings = RunSettings.build(problem="toy", iterations=iterations, brain="model", model=model)
+    settings = RunSettings.build(problem="toy", iterations=iterations, brain="model", model=MODEL)
     create_run(Problem.load(toy_dir), settings, run_dir)
-    final = execute(run_dir, team=model_team(model, run_root=run_dir, chat_models=fakes))
+    final = execute(run_dir, team=model_team(MODEL, run_root=run_dir, chat_models=fakes))
     assert all(fake.left() == [] for fake in fakes.values())
     return final, RunRepository.open(run_dir)
 
 
-def test_failed_planner_coder_critic_and_evaluator_do_not_stop_the_run(toy_dir, tmp_path):
+def test_a_failed_critic_or_evaluator_and_bad_edits_do_not_stop_the_run(toy_dir, tmp_path):
     fakes = {
-        # 1: three answers without a plan -> no candidate this iteration.
-        # 2: a plan whose coder never produces an edit that applies.
-        # 3: a plan; the critic's server is down (approved on the static checks); the evaluator's
+        # 1: a plan whose coder never produces an edit that applies: the candidate is dropped.
+        # 2: a plan; the critic's server is down (approved on the static checks); the evaluator's
         #    server is down too (findings from the figures alone, score from the tool).
-        "planner": scripted(text("hmm"), text("still thinking"), text("no"),
-                            call("submit_plans", {"plans": [plan("i0000-s0", "Raise WIDTH")]}),
+        "planner": scripted(call("submit_plans", {"plans": [plan("i0000-s0", "Raise WIDTH")]}),
                             call("submit_plans", {"plans": [plan("i0000-s0", "Raise WIDTH")]})),
         "coder": scripted(edit("WIDTH = 9", "WIDTH = 3"), edit("WIDTH = 8", "WIDTH = 3"),
                           edit("WIDTH = 7", "WIDTH = 3"), edit("WIDTH = 2", "WIDTH = 5")),
         "critic": scripted(server_down),
         "evaluator": scripted(server_down),
     }
-    final, repo = run_with(toy_dir, tmp_path / "run", fakes, iterations=3)
-    assert final["iteration"] == 3 and final["evaluations"] == 1
-    assert final["faults"] == {"bad_edit": 3, "failed_attempt": 4, "failed_call": 2,
-                               "malformed": 3, "server_error": 2}
+    final, repo = run_with(toy_dir, tmp_path / "run", fakes, iterations=2)
+    assert final["iteration"] == 2 and final["evaluations"] == 1
+    assert final["faults"] == {"bad_edit": 3, "failed_attempt": 3, "failed_call": 2,
+                               "server_error": 2}
     records = repo.records()
     assert [(r.key, r.status) for r in records] == [("i0000-s0", "baseline"),
-                                                   ("i0003-s0", "evaluated")]
+                                                   ("i0002-s0", "evaluated")]
     scored = records[1]
     assert scored.score == pytest.approx((1 / 3.5 + 1 / 22.625) / 2)
     assert scored.message.verdict.startswith("approve: static checks passed; no model review: "
                                              "no answer after 1 try")
     assert scored.message.findings.startswith("Score 0.1650, better than parent i0000-s0")
     assert repo.notes() == {}
+
+
+def test_a_planner_without_a_usable_plan_stops_the_run_until_it_is_resumed(toy_dir, tmp_path):
+    fakes = {"planner": scripted(text("hmm"), text("still thinking"), text("no")),
+             **{role: scripted() for role in ("coder", "critic", "evaluator")}}
+    with pytest.raises(RunError, match="iteration 1: the planner's model \\(p\\) gave no usable "
+                                       "plan: no usable submit_plans answer after 3 tries; last "
+                                       "problem: no call of submit_plans and no JSON object"):
+        run_with(toy_dir, tmp_path / "run", fakes, iterations=1)
+    assert run_status(tmp_path / "run").get("iteration") is None  # nothing counted as done
+    fixed = {"planner": scripted(call("submit_plans", {"plans": [plan("i0000-s0", "Raise")]})),
+             "coder": scripted(edit("WIDTH = 2", "WIDTH = 5")),
+             "critic": scripted(call("submit_verdict", {"decision": "Approve"})),
+             "evaluator": scripted(call("write_findings", {"summary": "ok"}))}
+    final = execute(tmp_path / "run", team=model_team(MODEL, run_root=tmp_path / "run",
+                                                      chat_models=fixed))
+    assert final["stop_reason"] == "completed 1 iterations" and final["evaluations"] == 1
+
+
+def test_a_coder_whose_server_gives_no_answer_stops_the_run(toy_dir, tmp_path):
+    fakes = {"planner": scripted(call("submit_plans", {"plans": [plan("i0000-s0", "Raise")]})),
+             "coder": scripted(server_down), "critic": scripted(), "evaluator": scripted()}
+    with pytest.raises(RunError, match="i0001-s0 code r0: the coder's model \\(c\\) gave no answer: "
+                                       "no answer after 1 try \\(last: server error\\); fix it, "
+                                       "then `adrs resume"):
+        run_with(toy_dir, tmp_path / "run", fakes, iterations=1)
 
 
 def test_research_notes_are_git_notes_set_once(toy_dir, tmp_path):

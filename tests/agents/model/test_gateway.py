@@ -8,10 +8,12 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 
 from adrs.agents.model.answers import AnswerError, close_json, parse_structured
-from adrs.agents.model.calls import ModelCall
-from adrs.agents.model.config import Price
-from adrs.agents.model.gateway import ModelCallFailed, ModelGateway, ModelSetupError, RetryPolicy, classify
+from adrs.agents.model.calls import ModelCall, Request
+from adrs.agents.model.capabilities import Sent
+from adrs.agents.model.config import Price, RoleSettings
+from adrs.agents.model.gateway import ModelCallFailed, ModelGateway, ModelSetupError, RetryPolicy
 from adrs.agents.model.recording import RecordingStore
+from adrs.agents.model.refusals import Retry, diagnose
 from adrs.agents.model.schemas import Review
 from adrs.agents.usage import UsageMeter, add_usage, describe_faults, describe_usage
 from tests.agents.model.fakes import broken_call, call, text
@@ -31,7 +33,7 @@ class Flaky:
         self.answer = answer or text("ok", tokens=(1000, 500))
         self.sent = 0
 
-    def send(self, call_: ModelCall) -> AIMessage:
+    def send(self, request: Request) -> AIMessage:
         self.sent += 1
         if self.failures:
             raise self.failures.pop(0)
@@ -39,6 +41,7 @@ class Flaky:
 
 
 CALL = ModelCall(role="critic", scope="i0001-s0 review r0", messages=(HumanMessage("hi"),))
+M = RoleSettings(model="m")
 
 
 def test_transient_faults_are_retried_with_growing_waits_and_counted():
@@ -46,7 +49,7 @@ def test_transient_faults_are_retried_with_growing_waits_and_counted():
     timeout = openai.APITimeoutError(request=httpx.Request("POST", "http://127.0.0.1/"))
     transport = Flaky(status_error(429, openai.RateLimitError, {"retry-after": "7"}),
                       status_error(503, openai.InternalServerError), timeout)
-    gateway = ModelGateway("m", transport=transport, price=Price(input=2.0, output=8.0),
+    gateway = ModelGateway(M, transport=transport, price=Price(input=2.0, output=8.0),
                            retry=RetryPolicy(max_attempts=4, backoff_seconds=1.0,
                                              max_backoff_seconds=30.0), sleep=waits.append)
     meter = UsageMeter()
@@ -63,7 +66,7 @@ def test_transient_faults_are_retried_with_growing_waits_and_counted():
 
 def test_a_call_that_keeps_failing_is_a_failed_call_not_a_crash():
     transport = Flaky(*[status_error(500, openai.InternalServerError)] * 3)
-    gateway = ModelGateway("m", transport=transport, retry=RetryPolicy(max_attempts=3),
+    gateway = ModelGateway(M, transport=transport, retry=RetryPolicy(max_attempts=3),
                            sleep=lambda _: None)
     meter = UsageMeter()
     with pytest.raises(ModelCallFailed, match="no answer after 3 tries"):
@@ -71,26 +74,27 @@ def test_a_call_that_keeps_failing_is_a_failed_call_not_a_crash():
     assert meter.faults() == {"failed_call": 1, "server_error": 3}
 
 
-def test_refused_requests_fail_at_once_and_bad_credentials_stop_the_brain():
-    meter = UsageMeter()
-    gateway = ModelGateway("m", transport=Flaky(status_error(400, openai.BadRequestError)),
-                           sleep=lambda _: None)
-    with pytest.raises(ModelCallFailed, match="request refused"):
-        gateway.ask(CALL, meter)
-    with pytest.raises(ModelSetupError, match="401 \\(the API key was refused\\)"):
-        classify(status_error(401, openai.AuthenticationError))
-    assert classify(KeyError("choices")) == "bad_response"  # an unreadable answer
-    assert classify(RuntimeError("a bug")) is None  # not a model fault: it propagates
+def test_refused_requests_and_bad_credentials_stop_the_brain_at_once():
+    transport = Flaky(status_error(400, openai.BadRequestError))
+    gateway = ModelGateway(M, transport=transport, sleep=lambda _: None)
+    with pytest.raises(ModelSetupError, match="model m: the request was refused \\(server said 400"):
+        gateway.ask(CALL, UsageMeter())
+    assert transport.sent == 1  # never retried: it would be refused again
+    gateway = ModelGateway(M, transport=Flaky(status_error(401, openai.AuthenticationError)))
+    with pytest.raises(ModelSetupError, match="model m: the API key was refused \\(server said 401"):
+        gateway.ask(CALL, UsageMeter())
+    assert diagnose(KeyError("choices"), Sent()) == Retry("bad_response")  # an unreadable answer
+    assert diagnose(RuntimeError("a bug"), Sent()) is None  # not a model fault: it propagates
 
 
 def test_recorded_answers_replay_offline_with_their_faults(tmp_path):
     store = RecordingStore(tmp_path / "rec")
     transport = Flaky(status_error(429, openai.RateLimitError),
                       answer=call("submit_verdict", {"decision": "approve"}, tokens=(10, 2)))
-    live = ModelGateway("m", transport=transport, recorder=store, sleep=lambda _: None)
+    live = ModelGateway(M, transport=transport, recorder=store, sleep=lambda _: None)
     meter = UsageMeter()
     answer = live.ask(CALL, meter)
-    replayer = ModelGateway("m", transport=None, replay=store)
+    replayer = ModelGateway(M, transport=None, replay=store)
     again = UsageMeter()
     assert replayer.ask(CALL, again).tool_calls == answer.tool_calls
     assert again.usage() == meter.usage() and again.faults() == meter.faults() == {"rate_limit": 1}
@@ -104,7 +108,7 @@ def test_recordings_mask_secret_looking_environment_values(tmp_path, monkeypatch
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-should-never-be-stored")
     store = RecordingStore(tmp_path)
     leak = ModelCall(role="coder", scope="s", messages=(HumanMessage("sk-test-should-never-be-stored"),))
-    ModelGateway("m", transport=Flaky(), recorder=store).ask(leak, UsageMeter())
+    ModelGateway(M, transport=Flaky(), recorder=store).ask(leak, UsageMeter())
     [path] = list(tmp_path.glob("*.json"))
     assert "sk-test-should" not in path.read_text() and "[redacted]" in path.read_text()
 

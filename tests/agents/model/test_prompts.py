@@ -4,11 +4,14 @@ A change of a prompt file or of what the prompts are built from must show up her
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from adrs.agents.model.coder import ModelCoder
+from adrs.agents.model.config import RoleSettings
 from adrs.agents.model.critic import ModelCritic
-from adrs.agents.model.evaluator import ModelEvaluator
+from adrs.agents.model.evaluator import EvaluatorOptions, ModelEvaluator
 from adrs.agents.model.gateway import ChatTransport, ModelGateway
 from adrs.agents.model.planner import ModelPlanner
 from adrs.agents.prompts import render, sections
@@ -74,7 +77,16 @@ worst_workloads: far
 # Your task
 Propose 2 plan(s) for iteration 3, each a different idea. Call `submit_plans` with `plans`, a list of 2 item(s), each with: `parent`, the key of a program listed above (for instance i0001-s0); `summary`, one line naming the change; `hypothesis`, why it should help, citing the evidence; `change`, the concrete edit to the evolvable region; `expected_effect`, which metric should move and which way; and `rewrite`, true only if the change needs the whole region rewritten rather than edited."""
 
-CODER = README + "\n" + PLAN + """
+RULES = """# Rules (the critic rejects an edit that breaks one)
+- Change only the lines between the markers; the text outside them must stay exactly as it is.
+- Import none of these modules: `builtins`, `ctypes`, `gc`, `importlib`, `inspect`, `multiprocessing`, `os`, `pathlib`, `shutil`, `signal`, `socket`, `subprocess`, `sys`, `threading`.
+- Call none of these functions: `__import__`, `breakpoint`, `compile`, `delattr`, `eval`, `exec`, `getattr`, `globals`, `input`, `open`, `setattr`, `vars`.
+- Refer to none of these names: `__builtins__`, `__loader__`, `__spec__`, `evaluate`, `evaluate_heldout`, `evaluator`, `heldout_seeds`, `train_seeds`.
+- Use no attribute whose name starts with `__`.
+- Write a program that differs from its parent and from every program already tried; comments and layout do not make a program different.
+"""
+
+CODER = README + "\n" + RULES + "\n" + PLAN + """
 # Program (your previous attempt, revision 0)
 ```python
 \"\"\"A tiny program for the tests: two constants to tune.\"\"\"
@@ -88,6 +100,12 @@ def choose():
     return WIDTH, RATE
 # EVOLVE-BLOCK-END
 ```
+
+# What the evaluator found about the parent i0001-s0
+Figures: combined_score=0.1650, rate=1, width=5
+Findings: Score 0.1650 (+0.1160 vs parent i0000-s0). Near gains most.
+Feedback:
+worst_workloads: far
 
 The critic sent this edit back:
 - Also keep WIDTH at 5.
@@ -106,7 +124,15 @@ EVALUATOR = README + "\n" + PLAN + """
 
 # The parent i0001-s0
 Score: 0.1650
-Per workload: far 0.0442, near 0.2857"""
+Per workload: far 0.0442, near 0.2857
+
+# The simulator's result on every training workload
+status ok, combined_score 0.5284 (parent i0001-s0 0.1650, change +0.3634)
+metrics: rate=0.5, width=5
+per workload: far 0.0567, near 1.0000
+worst_workloads: far
+
+Call `write_findings` with `summary`, `details` and `note`."""
 
 SYSTEM_OPENINGS = {
     "planner": "You are the planner of a research team that improves a systems algorithm by "
@@ -123,7 +149,7 @@ def prompts(tmp_path_factory):
     problem, repo = fixed_run(tmp_path_factory.mktemp("prompts"))
 
     def gateway(fake):
-        return ModelGateway("m", transport=ChatTransport(fake))
+        return ModelGateway(RoleSettings(model="m"), transport=ChatTransport(fake))
 
     fakes = {"planner": scripted(call("submit_plans", {"plans": [plan("i0001-s0", "x")]})),
              "coder": scripted(edit("WIDTH = 5", "WIDTH = 6")),
@@ -141,19 +167,50 @@ def prompts(tmp_path_factory):
 def test_each_role_receives_the_pinned_prompt(prompts, role, user):
     system, sent = prompts[role]
     assert sent == user
-    expected_system = render(role, "system", max_calls=4) if role == "evaluator" \
-        else sections(role)["system"]
+    expected_system = sections(role)["system_findings" if role == "evaluator" else "system"]
     assert system == expected_system and system.startswith(SYSTEM_OPENINGS[role])
 
 
 def test_the_prompt_files_have_the_sections_the_roles_use():
     assert set(sections("planner")) == {"system", "user"}
-    assert set(sections("coder")) == {"system", "user", "task_edit", "task_rewrite", "revise",
-                                      "edit_failed"}
+    assert set(sections("coder")) == {"system", "rules", "user", "task_edit", "task_rewrite",
+                                      "revise", "duplicate", "edit_failed", "cut"}
     assert set(sections("critic")) == {"system", "user"}
-    assert set(sections("evaluator")) == {"system", "user", "final"}
+    assert set(sections("evaluator")) == {"system", "system_findings", "user", "result", "final"}
+    assert set(sections("common")) == {"repair", "repair_cut", "json_answer", "probe_system",
+                                       "probe_user"}
     assert render("common", "repair", error="x: missing", tool="submit_plans") == (
-        "Your answer could not be used: x: missing\nAnswer again by calling `submit_plans` "
-        "with arguments that follow its schema exactly: valid JSON with every required field.")
+        "Your answer could not be used: x: missing\nAnswer again with `submit_plans`: call it, or "
+        "if you cannot call tools, write its arguments as one JSON object. Follow its schema "
+        "exactly, with every required field.")
     with pytest.raises(KeyError):
         render("planner", "user")  # a missing value is an error, not a hole
+
+
+def test_a_duplicate_is_sent_back_naming_the_program_it_repeats(tmp_path):
+    problem, repo = fixed_run(tmp_path)
+    request = code_request(problem, repo)
+    duplicate = repo.program_source("i0002-s0").replace("RATE = 9.0", "RATE = 9.00  # again")
+    request = replace(request, feedback=("duplicates a program already tried",),
+                      previous_source=duplicate)
+    fake = scripted(edit("RATE = 9.00  # again", "RATE = 0.5"))
+    ModelCoder(ModelGateway(RoleSettings(model="m"), transport=ChatTransport(fake))).write(request)
+    sent = fake.received[0][1].content
+    assert sent.endswith("""The critic sent this edit back:
+- duplicates a program already tried
+Change the program above so that every point is addressed; it is your previous attempt, not the parent.
+Your previous attempt is the same program, up to comments and layout, as i0002-s0, which was already tried:
+- i0002-s0 from i0001-s0 [rejected]: Raise RATE to 9 -> critic: reject: RATE 9 is far from both targets
+Make a change that leads to a program not tried yet.
+Make the change with SEARCH/REPLACE blocks.""")
+
+
+def test_the_tool_loop_opens_with_its_own_system_prompt(tmp_path):
+    problem, repo = fixed_run(tmp_path)
+    fake = scripted(call("write_findings", {"summary": "s"}))
+    gateway = ModelGateway(RoleSettings(model="m"), transport=ChatTransport(fake))
+    ModelEvaluator(gateway, EvaluatorOptions(tools=True, max_tool_calls=3)).assess(
+        assess_request(problem, repo))
+    system, user = (m.content for m in fake.received[0])
+    assert system == render("evaluator", "system", max_calls=3) and user == EVALUATOR.split(
+        "\n\n# The simulator's result")[0]

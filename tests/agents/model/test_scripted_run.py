@@ -6,6 +6,7 @@ Four iterations on the toy problem (WIDTH=2, RATE=1.0; targets near (5, 0.5) and
   2. a malformed plan, re-asked; a rewrite importing `os`: rejected by the static checks.
   3. a cut-off plan, repaired locally; the model critic rejects the edit.
   4. approved; the evaluator claims a score that is not the tool's.
+The evaluator runs its tool loop here (evaluator_tools); test_roles.py covers its default.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ REWRITE = ("```python\nimport os\nWIDTH = int(os.environ.get('W', '5'))\nRATE = 
 
 def settings() -> RunSettings:
     model = ModelSettings(planner="fake-planner", coder="fake-coder", critic="fake-critic",
-                          evaluator="fake-evaluator", backoff_seconds=0.0,
+                          evaluator="fake-evaluator", backoff_seconds=0.0, evaluator_tools=True,
                           prices={"fake-planner": Price(input=10, output=30),
                                   **{f"fake-{r}": Price(input=1, output=2)
                                      for r in ("coder", "critic", "evaluator")}})

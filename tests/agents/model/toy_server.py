@@ -1,10 +1,11 @@
 """A loopback "model" that plays all four roles on the toy problem, with injected faults.
 
 It raises WIDTH by a step each plan (the coder reads the region from the prompt), approves every
-edit, evaluates once, then writes findings. With `fault_rate`, a request fails with that chance,
-drawn from a generator seeded by the request's content and how often it was seen (so thread
-timing does not change which requests fail); the failures take the five kinds in turn, so five
-failures show every kind:
+edit, and writes findings (in a tool loop it first evaluates once). It answers the way the
+request asks: a tool call when tools are offered, else JSON text. With `fault_rate`, a request
+fails with that chance, drawn from a generator seeded by the request's content and how often it
+was seen (so thread timing does not change which requests fail); the failures take the five
+kinds in turn, so five failures show every kind:
   429       rate limited                 -> retried (rate_limit)
   500       server error                 -> retried (server_error)
   timeout   answers after the client gave up -> retried (timeout)
@@ -27,15 +28,21 @@ from typing import Any
 from tests.agents.model.loopback import Reply, completion, rate_limited, server_error, tool_call
 
 FAULTS = ("429", "500", "timeout", "truncated", "nonsense")
+ROLE_TOOLS = (("planner", "submit_plans"), ("critic", "submit_verdict"),
+              ("evaluator", "write_findings"), ("probe", "probe"))
 
 
 def role_of(body: dict[str, Any]) -> str:
+    """The role a request comes from: its tools, else its system prompt."""
     names = {tool["function"]["name"] for tool in body.get("tools", [])}
-    for role, tool in (("planner", "submit_plans"), ("critic", "submit_verdict"),
-                       ("evaluator", "write_findings")):
+    for role, tool in ROLE_TOOLS:
         if tool in names:
             return role
-    return "coder"
+    system = str(body["messages"][0].get("content", "")) if body["messages"] else ""
+    for role in ("planner", "coder", "critic", "evaluator"):
+        if system.startswith(f"You are the {role}"):
+            return role
+    return "probe" if "check that a server accepts" in system else "coder"
 
 
 def last_user_text(body: dict[str, Any]) -> str:
@@ -43,6 +50,19 @@ def last_user_text(body: dict[str, Any]) -> str:
         if message["role"] == "user":
             return str(message["content"])
     return ""
+
+
+def all_user_text(body: dict[str, Any]) -> str:
+    return "\n".join(str(m["content"]) for m in body["messages"] if m["role"] == "user")
+
+
+def answer_body(body: dict[str, Any], name: str, args: dict[str, Any] | str, *,
+                usage: tuple[int, int] = (400, 60)) -> dict[str, Any]:
+    """The answer as the request asks for it: a tool call when tools were offered, else JSON."""
+    raw = args if isinstance(args, str) else json.dumps(args)
+    if body.get("tools"):
+        return completion(tool_calls=[tool_call(name, raw)], usage=usage)
+    return completion(content=raw, usage=usage)
 
 
 class ToyResponder:
@@ -57,7 +77,7 @@ class ToyResponder:
 
     def __call__(self, body: dict[str, Any]) -> Reply:
         role = role_of(body)
-        fault = self._fault(body)
+        fault = self._fault(body) if role != "probe" else None
         if fault:
             with self._lock:
                 self.injected[(role, fault)] += 1
@@ -85,19 +105,26 @@ class ToyResponder:
             return FAULTS[(self._failures - 1) % len(FAULTS)]
 
     def _answer(self, role: str, body: dict[str, Any], fault: str | None) -> Reply:
-        text = last_user_text(body)
         if role == "coder":
-            return self._coder(text, fault)
+            return self._coder(body, fault)
         if fault == "nonsense":
             return Reply(body=completion(content="An interesting idea; I have no opinion yet."))
-        name, args = {"planner": self._planner, "critic": self._critic,
-                      "evaluator": self._evaluator}[role](body, text)
+        name, args = self.structured(role, body)
         raw = json.dumps(args)
         if fault == "truncated":
             raw = raw[: len(raw) // 2]
-        return Reply(body=completion(tool_calls=[tool_call(name, raw)], usage=(400, 60)))
+        return Reply(body=answer_body(body, name, raw))
 
-    def _planner(self, body: dict[str, Any], text: str) -> tuple[str, dict[str, Any]]:
+    def structured(self, role: str, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The tool a role's request asks for, and its arguments."""
+        if role == "probe":
+            return "probe", {"ok": True}
+        return {"planner": self._planner, "critic": self._critic,
+                "evaluator": self._evaluator}[role](body)
+
+    @staticmethod
+    def _planner(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        text = all_user_text(body)
         parent = re.search(r"# Suggested parent: (i\d{4}-s\d+)", text)
         count = re.search(r"Propose (\d+) plan", text)
         plans = [{"parent": parent.group(1) if parent else "i0000-s0",
@@ -108,26 +135,38 @@ class ToyResponder:
         return "submit_plans", {"plans": plans}
 
     @staticmethod
-    def _critic(body: dict[str, Any], text: str) -> tuple[str, dict[str, Any]]:
+    def _critic(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         return "submit_verdict", {"decision": "approve", "reasons": ["Does what the plan says."]}
 
     @staticmethod
-    def _evaluator(body: dict[str, Any], text: str) -> tuple[str, dict[str, Any]]:
-        if any(message["role"] == "tool" for message in body["messages"]):
-            return "write_findings", {"summary": "Scored.", "details": "See the figures.",
-                                      "note": "Raising WIDTH moves the near workload."}
-        return "evaluate_all", {}
+    def _evaluator(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        offered = {tool["function"]["name"] for tool in body.get("tools", [])}
+        if "evaluate_all" in offered and not any(m["role"] == "tool" for m in body["messages"]):
+            return "evaluate_all", {}
+        return "write_findings", {"summary": "Scored.", "details": "See the figures.",
+                                  "note": "Raising WIDTH moves the near workload."}
 
     @staticmethod
-    def _coder(text: str, fault: str | None) -> Reply:
+    def edit_for(body: dict[str, Any]) -> str | None:
+        """The SEARCH/REPLACE block that makes the planned change (the plan from the first turn,
+        WIDTH from the last program shown)."""
+        text = all_user_text(body)
+        literal = re.search(r"^Change: (\w+): (\S+) -> (\S+) ", text, flags=re.MULTILINE)
+        if literal:  # an offline plan: one constant, old -> new
+            name, old, new = literal.groups()
+            return f"<<<<<<< SEARCH\n{name} = {old}\n=======\n{name} = {new}\n>>>>>>> REPLACE\n"
         step = re.search(r"# Plan: Raise WIDTH by (\d+)", text)
         widths = re.findall(r"^WIDTH = (\d+)$", text, flags=re.MULTILINE)
-        if fault == "nonsense" or not widths:
+        if not widths:
+            return None
+        old = int(widths[-1])
+        new = old + int(step.group(1) if step else 1)
+        return f"<<<<<<< SEARCH\nWIDTH = {old}\n=======\nWIDTH = {new}\n>>>>>>> REPLACE\n"
+
+    def _coder(self, body: dict[str, Any], fault: str | None) -> Reply:
+        answer = self.edit_for(body)
+        if fault == "nonsense" or answer is None:
             answer = "<<<<<<< SEARCH\nthis line is not in the program\n=======\npass\n>>>>>>> REPLACE\n"
-        else:
-            old = int(widths[-1])
-            new = old + int(step.group(1) if step else 1)
-            answer = f"<<<<<<< SEARCH\nWIDTH = {old}\n=======\nWIDTH = {new}\n>>>>>>> REPLACE\n"
         data = completion(content=answer, usage=(500, 80))
         if fault == "truncated":
             raw = json.dumps(data).encode()
