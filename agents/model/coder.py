@@ -55,13 +55,14 @@ class ModelCoder:
             text = answer_text(answer)
             try:
                 region, note = apply_edit(parse_edit(text), parts.region)
-            except EditError as exc:
+                program = parts.join(region)
+            except (EditError, RegionError) as exc:
                 meter.add_fault("bad_edit")
                 error = str(exc)
                 history += [AIMessage(content=text), HumanMessage(render(
                     "coder", "edit_failed", error=error, region=parts.region.rstrip("\n")))]
                 continue
-            return CodeResult(parts.join(region), note=note)
+            return CodeResult(program, note=note)
         meter.add_fault("failed_attempt")
         log.info("%s: no edit applied: %s", scope, error)  # the candidate's line says so too
         return CodeResult(None, error=f"no edit applied after "

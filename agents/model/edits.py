@@ -20,12 +20,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from adrs.agents.evolve_block import RegionError, split_program
-from adrs.tools.problem import EVOLVE_END, EVOLVE_START
+from adrs.tools.markers import has_markers
 
 _SEARCH = re.compile(r"^\s*<{5,9}\s*SEARCH\s*$")
 _DIVIDER = re.compile(r"^\s*={5,9}\s*$")
 _REPLACE = re.compile(r"^\s*>{5,9}\s*REPLACE\s*$")
-_FENCE = re.compile(r"```[ \t]*(?:python|py|Python)?[ \t]*\n(.*?)```", re.DOTALL)
+_FENCE = re.compile(r"```[ \t]*[\w+#.-]*[ \t]*\n(.*?)```", re.DOTALL)  # any language tag
 
 
 class EditError(ValueError):
@@ -128,7 +128,7 @@ def apply_block(region: str, block: Block, number: int = 1) -> tuple[str, bool]:
 def rewrite_region(text: str, region: str) -> str:
     """A whole new region from a ```python block: the region alone, or a full program."""
     text = text.replace("\r\n", "\n")
-    if EVOLVE_START in text or EVOLVE_END in text:
+    if has_markers(text):
         try:
             text = split_program(text).region
         except RegionError as exc:
