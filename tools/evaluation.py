@@ -143,12 +143,14 @@ class EvaluationTool:
             self._scratch_root.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(prefix="adrs-eval-", dir=self._scratch_root))
         try:
-            program = scratch / workdir / (PROGRAM_STEM + self._problem.evolve_suffix)
-            program.parent.mkdir(parents=True, exist_ok=True)
-            # surrogatepass: odd text reaches the evaluator (which reports it) rather than raising here
-            program.write_text(program_source, encoding="utf-8", errors="surrogatepass")
             root = self._problem.root
             mirror(root, scratch)
+            program = scratch / workdir / (PROGRAM_STEM + self._problem.evolve_suffix)
+            program.parent.mkdir(parents=True, exist_ok=True)
+            if os.path.lexists(program):
+                program.unlink()  # a mirrored link: writing through it would change the problem
+            # surrogatepass: odd text reaches the evaluator (which reports it) rather than raising here
+            program.write_text(program_source, encoding="utf-8", errors="surrogatepass")
             argv = worker_argv(self._problem.evaluator_path, function, program, kwargs,
                                options=options, python=self._python)
             # The evaluator sees its problem folder; the candidate it launches must not.

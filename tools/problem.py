@@ -174,7 +174,7 @@ def _build(layout: Layout) -> Problem:
     _check_parses(_read_text(evaluator), f"problem {spec.name}: {spec.evaluator_file}")
     initial = "" if layout.from_scratch else _initial_source(root, spec)
     readme = _read_text(root / layout.readme) if layout.readme else ""
-    notices = [f"{root.name}: {layout.describe()}"]
+    notices = [f"{root.name}: {layout.describe()}"] if layout.kind != "adrs" else []
     notices += [line for line in [config.ignored_line(config_file or "")] if line]
     return Problem(root=root, layout=layout, spec=spec, initial_source=initial,
                    description=_description(spec, readme, config, config_file),

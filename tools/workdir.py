@@ -18,8 +18,8 @@ SKIPPED = frozenset({"__pycache__", ".git"})
 
 
 def mirror(source: Path, target: Path) -> None:
-    """Fill `target` (an existing folder) with a mirror of `source`; names already in `target`
-    (the candidate's own file) are left alone."""
+    """Fill `target` (an existing folder) with a mirror of `source`; names already there are
+    left alone."""
     _mirror(Path(source), Path(target), [MAX_ENTRIES])
 
 

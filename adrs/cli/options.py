@@ -22,6 +22,10 @@ class ModelFlags:
     base_url: str | None = None
     record: bool | None = None
 
+    def given_names(self) -> list[str]:
+        """The model names given on the command line (any role)."""
+        return [name for name in (self.model, *(getattr(self, role) for role in ROLES)) if name]
+
     def given(self) -> dict[str, object]:
         """The flags by their command-line names (`planner_model`, ...), None if not given."""
         names = {role: f"{role}_model" for role in ROLES}
@@ -72,12 +76,14 @@ def read_config(path: Path) -> dict[str, Any]:
     return {"model": model, "prices": dict(data.get("prices", {})), "budget": budget}
 
 
-def model_settings(flags: ModelFlags, config: dict[str, Any] | None) -> dict[str, Any] | None:
+def model_settings(flags: ModelFlags, config: dict[str, Any] | None,
+                   defaults: dict[str, Any] | None = None) -> dict[str, Any] | None:
     """The model settings as values (validated later with the run's), or None for offline.
 
-    Flags win over the file; a role's own name wins over the name for every role."""
+    Flags win over the file, the file over `defaults` (what a problem's config.yaml says); a
+    role's own name wins over the name for every role."""
     config = config or {"model": {}, "prices": {}}
-    table = dict(config.get("model", {}))
+    table = {**(defaults or {}), **config.get("model", {})}
     default = flags.model or table.pop("name", None)
     names = {role: getattr(flags, role) or table.pop(role, None) or default for role in ROLES}
     for role in ROLES:
@@ -100,11 +106,13 @@ def model_settings(flags: ModelFlags, config: dict[str, Any] | None) -> dict[str
 
 
 def run_settings(problem: str, *, default_iterations: int, values: dict[str, Any],
-                 flags: ModelFlags, config: Path | None) -> RunSettings:
+                 flags: ModelFlags, config: Path | None,
+                 model_defaults: dict[str, Any] | None = None) -> RunSettings:
     """A new run's settings: the command line's values, over the config file's [budget] and
-    the problem's default iterations; the model brain when a model is named anywhere."""
+    the problem's default iterations; the model brain when a model is named anywhere (the
+    problem's config.yaml included: `model_defaults`)."""
     file_values = read_config(config) if config else None
-    models = model_settings(flags, file_values)
+    models = model_settings(flags, file_values, model_defaults)
     merged: dict[str, Any] = dict((file_values or {}).get("budget", {}))
     merged.update({key: value for key, value in values.items() if value is not None})
     merged.setdefault("iterations", default_iterations)
