@@ -52,14 +52,18 @@ class CatalogueEntry:
 
 
 def catalogue() -> list[CatalogueEntry]:
-    """Every problem adrs can find, one entry per name (./problems shadows a built-in)."""
+    """Every problem adrs can find, one entry per name (./problems shadows a built-in); a peer's
+    folder (evaluator.py, no problem.toml) counts too."""
     entries: dict[str, CatalogueEntry] = {}
     for root in problem_roots():
         for folder in sorted(root.iterdir()) if root.is_dir() else []:
-            if folder.name in entries or not (folder / "problem.toml").is_file():
+            if folder.name in entries or not any((folder / name).is_file()
+                                                 for name in ("problem.toml", "evaluator.py")):
                 continue
             try:
-                entries[folder.name] = CatalogueEntry(folder.name, Problem.load(folder).spec.summary)
+                problem = Problem.load(folder)
+                summary = problem.spec.summary or next(iter(problem.notices), "")
+                entries[folder.name] = CatalogueEntry(folder.name, summary)
             except ProblemError as exc:
                 entries[folder.name] = CatalogueEntry(folder.name, "", str(exc))
     return list(entries.values())

@@ -45,12 +45,15 @@ def replay_source(recorded_run: Path) -> tuple[Problem, RunSettings]:
     return run.problem, replay_settings(settings, paths.root)
 
 
-def create_run(problem: Problem, settings: RunSettings, run_dir: Path) -> RunPaths:
+def create_run(problem: Problem, settings: RunSettings, run_dir: Path, *,
+               notify: Callable[[str], None] | None = None) -> RunPaths:
     """Score the baseline, then lay out the run: root commit, baseline commit, settings.
 
     The baseline is scored first so that a broken problem fails before anything is written. The
     layout is built in a hidden sibling folder and renamed into place, so a process killed midway
-    leaves no half-made run where `adrs run` or `adrs resume` would trip over it.
+    leaves no half-made run where `adrs run` or `adrs resume` would trip over it. What the user
+    should know about the problem (an unseeded evaluator, a score made as a mean) goes to
+    `notify`, once (default: a ProblemWarning).
     """
     final = RunPaths(run_dir.resolve())
     _check_sandbox()
@@ -62,12 +65,12 @@ def create_run(problem: Problem, settings: RunSettings, run_dir: Path) -> RunPat
     # Scored twice, side by side: an evaluator that scores one program two ways is flagged.
     check = score_twice(evaluation_tool(problem, settings), problem.initial_source)
     baseline = check.first
-    if not baseline.ok and not problem.layout.from_scratch:
+    if not baseline.ok and not problem.from_scratch:
         raise RunError(f"the baseline of problem {problem.name} does not evaluate: "
                        f"{baseline.summary_line()}")
     for note in (check.warning(problem.name), baseline.score_note):
         if note:
-            warnings.warn(note, ProblemWarning, stacklevel=2)
+            (notify or _warn)(note)
     final.root.parent.mkdir(parents=True, exist_ok=True)
     paths = RunPaths(final.root.parent / f".{final.root.name}.creating-{os.getpid()}")
     if paths.root.exists():
@@ -82,7 +85,8 @@ def create_run(problem: Problem, settings: RunSettings, run_dir: Path) -> RunPat
         hypothesis="The human baseline of the problem, scored before any change.",
         status="baseline", iteration=0, score=baseline.combined_score,  # 0.0 from scratch
         metrics=dict(baseline.metrics), per_workload=dict(baseline.per_workload),
-        feedback="\n".join(f"{k}: {v}" for k, v in sorted(baseline.artifacts.items())),
+        feedback="\n".join([f"error: {baseline.error}"] * (not baseline.ok)  # from scratch
+                           + [f"{k}: {v}" for k, v in sorted(baseline.artifacts.items())]),
         operator="baseline", model="human"))
     repo.set_best(baseline_id)
     settings.save(paths.settings)  # written last: its presence marks a complete layout
@@ -93,6 +97,10 @@ def create_run(problem: Problem, settings: RunSettings, run_dir: Path) -> RunPat
         raise RunError(f"cannot put the new run at {run_dir} ({exc.strerror}); "
                        f"it is complete at {paths.root}") from exc
     return final
+
+
+def _warn(note: str) -> None:
+    warnings.warn(note, ProblemWarning, stacklevel=3)
 
 
 def execute(run_dir: Path, *, on_update: Callable[[str, dict[str, Any]], None] | None = None,

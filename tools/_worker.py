@@ -6,8 +6,8 @@ Standalone on purpose (stdlib only, imports nothing from adrs), so the sandbox n
 
 options: {"cascade": true | false | null, "thresholds": [...]} (tools/cascade.py) and
 "workdir", the folder (relative to the cwd) to run in. The siblings
-results.py, cascade.py and requirements.py (stdlib only) are loaded by path: under -I this
-script's folder is not on sys.path.
+results.py, cascade.py and (after an import failure) requirements.py, stdlib only, are loaded by
+path: under -I this script's folder is not on sys.path.
 
 Writes one JSON object to the file descriptor named by $ADRS_RESULT_FD (stdout if unset):
     {"phase": "import" | "call" | "done", "ok": bool, "value": <evaluator's return value>,
@@ -45,7 +45,7 @@ def _sibling(name: str):
     return module
 
 
-results, cascade, requirements = (_sibling(name) for name in ("results", "cascade", "requirements"))
+results, cascade = _sibling("results"), _sibling("cascade")
 # Import targets some peer evaluators need (OpenEvolve's EvaluationResult); last on sys.path, so
 # a real installation wins.
 SHIMS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peer_shims")
@@ -84,7 +84,7 @@ def run(evaluator_path: str, function_name: str, program_path: str, kwargs: dict
     except BaseException as exc:  # SystemExit/KeyboardInterrupt included: all are reported
         failure = _failure("import", exc)
         if isinstance(exc, ModuleNotFoundError):
-            failure["missing_modules"] = (requirements.missing_modules(evaluator_path)
+            failure["missing_modules"] = (_sibling("requirements").missing_modules(evaluator_path)
                                           or [name for name in [exc.name] if name])
         return failure
     staged = cascade.wanted(module, function_name, kwargs, options.get("cascade"))

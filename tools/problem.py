@@ -116,6 +116,11 @@ class Problem(BaseModel):
         return self.root / self.spec.evaluator_file
 
     @property
+    def from_scratch(self) -> bool:
+        """No initial program was given: the baseline is an empty file (a model writes the first)."""
+        return self.layout.from_scratch
+
+    @property
     def evolve_suffix(self) -> str:
         return Path(self.spec.evolve_file).suffix or ".py"
 

@@ -84,7 +84,8 @@ def model_settings(flags: ModelFlags, config: dict[str, Any] | None,
     role's own name wins over the name for every role."""
     config = config or {"model": {}, "prices": {}}
     table = {**(defaults or {}), **config.get("model", {})}
-    default = flags.model or table.pop("name", None)
+    named = table.pop("name", None)  # popped even when --model wins, so it is not left over
+    default = flags.model or named
     names = {role: getattr(flags, role) or table.pop(role, None) or default for role in ROLES}
     for role in ROLES:
         table.pop(role, None)

@@ -72,8 +72,9 @@ def run(
                                               "evaluator": evaluator, "offline": offline or None}.items()
                      if value is not None]
             if given:
+                flag = {"data_dir": "data"}.get(given[0], given[0])
                 raise SettingsError("--replay reproduces the recorded run's settings; drop "
-                                    f"--{given[0].replace('_', '-')}")
+                                    f"--{flag.replace('_', '-')}")
             spec, settings = replay_source(replay)
             if problem is not None and problem not in (spec.name, str(spec.root)):
                 raise SettingsError(f"--replay {replay} is a run of {spec.name}, not {problem}")
@@ -90,7 +91,7 @@ def run(
             settings = run_settings(spec.name, default_iterations=spec.spec.budget.iterations,
                                     values=values, flags=flags, model_defaults=borrowed,
                                     config=None if peer_config else config)
-            if spec.layout.from_scratch and settings.model is None:
+            if spec.from_scratch and settings.model is None:
                 raise SettingsError(f"{spec.name} has no initial program, and the offline brain "
                                     "only tunes one: name it (adrs run PROGRAM EVALUATOR) or --model")
         target = run_dir or Path("runs") / f"{spec.name}-{datetime.now():%Y%m%d-%H%M%S}"
@@ -107,7 +108,8 @@ def run(
             console.print(f"[bold]model brain[/]: {escape(_role_models(settings))}  "
                           f"[dim]({escape(source)})[/]")
         console.print(f"[bold]adrs[/] {spec.name}: scoring the baseline…")
-        create_run(spec, settings, target)
+        create_run(spec, settings, target,
+                   notify=lambda note: console.print(f"[bold yellow]warning:[/] {escape(note)}"))
         console.print(f"run directory: [cyan]{target}[/]  (git -C {target} log --graph --glob=refs/adrs)")
         _drive(target, settings)
     except EXPECTED as exc:

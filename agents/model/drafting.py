@@ -41,7 +41,7 @@ def draft_problem(settings: ModelSettings, *, name: str, description: str, simul
                           backoff_seconds=settings.backoff_seconds,
                           max_backoff_seconds=settings.max_backoff_seconds))
     messages = [SystemMessage(render("drafting", "system")),
-                HumanMessage(render("drafting", "user", name=name, description=description.strip(),
+                HumanMessage(render("drafting", "user", problem=name, description=description.strip(),
                                     simulator=simulator.rstrip(), readme=readme.rstrip(),
                                     evaluator=evaluator.rstrip(), tool=TOOL))]
     return ask_structured(gateway, role="planner", scope=f"adrs new {name}", messages=messages,
