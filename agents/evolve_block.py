@@ -105,6 +105,14 @@ def split_program(source: str) -> Split:
     return Split(tuple(fixed), tuple(regions), python=_is_python(source, found.leader))
 
 
+def count_constants(source: str) -> int:
+    """How many numeric literals the evolvable region(s) hold: what the offline brain can tune."""
+    try:
+        return len(split_program(source).literals())
+    except RegionError:
+        return 0
+
+
 def _is_python(source: str, leader: str | None) -> bool:
     if leader not in (None, "#"):
         return False

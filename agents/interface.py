@@ -3,7 +3,7 @@ and the one way to build a team. graph/ imports this module and nothing else und
 (an import contract in pyproject.toml checks it), so a brain's insides can change freely.
 """
 
-from adrs.agents.evolve_block import fingerprint
+from adrs.agents.evolve_block import count_constants, fingerprint
 from adrs.agents.model.config import ModelSettings
 from adrs.agents.model.errors import ModelCallFailed, ModelSetupError
 from adrs.agents.model.recording import RECORDINGS_DIR
@@ -23,10 +23,10 @@ from adrs.agents.usage import (
 
 __all__ = [
     "AssessRequest", "Brain", "CodeRequest", "Findings", "ModelCallFailed", "ModelSettings",
-    "ModelSetupError", "Plan", "draft_problem",
-    "PlanRequest", "RECORDINGS_DIR", "ROLES", "ResearchNote", "ReviewRequest", "Team", "UsageMeter",
-    "Verdict", "add_counts", "add_usage", "build_team", "describe_faults", "describe_usage",
-    "fingerprint", "total_dollars", "total_tokens",
+    "ModelSetupError", "Plan", "PlanRequest", "RECORDINGS_DIR", "ROLES", "ResearchNote",
+    "ReviewRequest", "Team", "UsageMeter", "Verdict", "add_counts", "add_usage", "build_team",
+    "count_constants", "describe_faults", "describe_usage", "draft_problem", "fingerprint",
+    "total_dollars", "total_tokens",
 ]
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from adrs.agents.interface import ModelSetupError, Team
+from adrs.agents.interface import ModelSetupError, Team, count_constants
 from adrs.agents.interface import build_team as build_agents
 from adrs.graph.builder import build_graph
 from adrs.graph.context import RunContext
@@ -62,6 +62,10 @@ def create_run(problem: Problem, settings: RunSettings, run_dir: Path, *,
     if final.root.exists() and any(final.root.iterdir()):
         raise RunError(f"run directory {run_dir} already exists and is not empty; "
                        f"use `adrs resume {run_dir}` or pick another --run-dir")
+    if settings.brain == "offline" and not problem.from_scratch \
+            and count_constants(problem.initial_source) == 0:
+        raise RunError(f"the offline brain tunes numeric constants, and the evolvable region of "
+                       f"{problem.spec.evolve_file} has none: run {problem.name} with a model (--model)")
     # Scored twice, side by side: an evaluator that scores one program two ways is flagged.
     check = score_twice(evaluation_tool(problem, settings), problem.initial_source)
     baseline = check.first

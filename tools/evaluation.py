@@ -189,8 +189,8 @@ def interpret(outcome: SandboxOutcome, *, function: str, timeout_seconds: float,
     if report.get("missing_modules"):
         names = ", ".join(str(name) for name in report["missing_modules"])
         return _failed(EvaluationStatus.CRASH, f"the evaluator needs {names}, which its Python "
-                       "does not have: list it in a requirements.txt beside the evaluator (or "
-                       "[environment] requirements in problem.toml)", duration, outcome)
+                       "does not have: declare the packages in a requirements.txt beside the "
+                       "evaluator (or [environment] requirements in problem.toml)", duration, outcome)
     if report.get("missing_function"):
         return _failed(EvaluationStatus.INVALID, f"problem has no {report['missing_function']}",
                        duration, outcome)

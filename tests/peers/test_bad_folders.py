@@ -36,6 +36,10 @@ BAD = {
                                                '[environment]\npass_through = ["OPENAI_API_KEY"]\n',
                                "README.md": "A peer.\n"},
                               "names OPENAI_API_KEY, which looks like a secret"),
+    "nothing_to_tune": ({"evaluator.py": EVALUATOR, "initial_program.py":
+                         "# EVOLVE-BLOCK-START\ndef f(x):\n    return x\n# EVOLVE-BLOCK-END\n"},
+                        "the offline brain tunes numeric constants, and the evolvable region of "
+                        "initial_program.py has none: run peer with a model (--model)"),
     "markers_broken": ({"evaluator.py": EVALUATOR, "initial_program.c": "// EVOLVE-BLOCK-END\n"},
                        "initial_program.c: line 1: EVOLVE-BLOCK-END without an EVOLVE-BLOCK-START"),
 }

@@ -131,4 +131,4 @@ def test_an_evaluator_that_needs_a_missing_module_is_told_which(tmp_path):
     result = EvaluationTool(problem, scratch_root=tmp_path / "s").evaluate(problem.initial_source)
     assert result.summary_line().startswith(
         "crash: the evaluator needs adrs_missing_one, adrs_missing_two, which its Python does not "
-        "have: list it in a requirements.txt")
+        "have: declare the packages in a requirements.txt")
