@@ -85,6 +85,9 @@ def check(
     if not first.ok:
         fail(f"the baseline of {spec.name} does not evaluate: {first.summary_line()}")
     console.print(f"baseline: {first.summary_line()}")
+    if first.timings:  # wall times: shown, never part of a commit
+        console.print("timings: " + " ".join(f"{name}={value:.3g}"
+                                             for name, value in sorted(first.timings.items())))
     if first.score_note:
         console.print(f"[bold yellow]note:[/] {escape(first.score_note)}")
     warning = baseline.warning(spec.name)

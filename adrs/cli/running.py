@@ -176,7 +176,7 @@ def _drive(run_dir: Path, settings: RunSettings) -> None:
 
 def _timings(timings: dict[str, float]) -> str:
     """The evaluator's wall-time figures, shown live and never committed."""
-    shown = [f"{name}={value:.3g}s" for name, value in sorted(timings.items())
+    shown = [f"{name}={value:.3g}" for name, value in sorted(timings.items())
              if name != "evaluation_seconds"][:3]
     return "  " + " ".join(shown) if shown else ""
 

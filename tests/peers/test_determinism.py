@@ -52,6 +52,7 @@ def test_timing_metrics_are_reported_and_kept_out_of_the_history(tmp_path):
     assert "scored differently" not in outputs[0]
     code, out = adrs("check", problem)
     assert code == 0 and "deterministic: the same figures on two evaluations" in out
+    assert "timings: sim_ms=" in out
 
 
 def test_a_baseline_that_scores_two_ways_is_flagged(tmp_path):
