@@ -64,15 +64,17 @@ def detect(root: Path) -> Layout:
     recorded = root / LAYOUT_FILE
     if recorded.is_file():
         return _recorded(root, recorded)
+    programs = sorted(p.name for p in root.iterdir()
+                      if p.is_file() and p.stem == PEER_PROGRAM_STEM)
     if (root / PROBLEM_TOML).is_file():
+        # problem.toml's evolve_file decides; the default is initial.py, else the peers' name.
+        evolve = "initial.py" if (root / "initial.py").is_file() or len(programs) != 1 \
+            else programs[0]
         return Layout(root, "adrs", root.name, evaluator_file=PEER_EVALUATOR,
-                      evolve_file="initial.py", readme=README,
-                      config_file=PEER_CONFIG if (root / PEER_CONFIG).is_file() else None)
+                      evolve_file=evolve, readme=README, config_file=_if_file(root, PEER_CONFIG))
     if not (root / PEER_EVALUATOR).is_file():
         raise LayoutError(f"no evaluator: {root.name} has neither {PROBLEM_TOML} nor "
                           f"{PEER_EVALUATOR} (see docs/problem-contract.md)")
-    programs = sorted(p.name for p in root.iterdir()
-                      if p.is_file() and p.stem == PEER_PROGRAM_STEM)
     if not programs:
         raise LayoutError(f"{root.name} has {PEER_EVALUATOR} but no {PEER_PROGRAM_STEM}.<ext> "
                           "to evolve (or name it: adrs run PROGRAM EVALUATOR)")

@@ -20,9 +20,13 @@ RESERVED = frozenset({"combined_score", "per_workload", "artifacts", "timings", 
 
 
 def flatten(value: object) -> object:
-    """A dict as it is; an object with a `metrics` mapping as the one dict it stands for (its
-    artifacts under "artifacts"); anything else unchanged, for the caller to refuse."""
+    """A dict as it is; an object with a `metrics` mapping (or a dict whose figures sit under
+    "metrics") as the one dict it stands for, artifacts under "artifacts"; anything else
+    unchanged, for the caller to refuse."""
     if isinstance(value, Mapping):
+        inner = value.get("metrics")
+        if isinstance(inner, Mapping) and "combined_score" not in value:
+            return {**inner, **{key: item for key, item in value.items() if key != "metrics"}}
         return dict(value)
     metrics = getattr(value, "metrics", None)
     if not isinstance(metrics, Mapping):

@@ -53,3 +53,11 @@ def test_without_a_program_the_run_starts_from_an_empty_file(tmp_path):
         assert repo.program_source(baseline.id) == ""
     assert baseline.score == 0.0 and baseline.message.feedback == "error: no VALUE yet"
     assert Problem.load(tmp_path / "run" / ".adrs" / "problem").from_scratch
+
+
+def test_problem_toml_beside_a_peers_program_needs_no_evolve_file(tmp_path):
+    folder = fixture("whole_file", tmp_path)
+    (folder / "problem.toml").write_text('name = "pool"\n')
+    (folder / "README.md").write_text("Size the pool.\n")
+    problem = Problem.load(folder)
+    assert problem.spec.evolve_file == "initial_program.py" and problem.notices == ()

@@ -132,3 +132,10 @@ def test_an_evaluator_that_needs_a_missing_module_is_told_which(tmp_path):
     assert result.summary_line().startswith(
         "crash: the evaluator needs adrs_missing_one, adrs_missing_two, which its Python does not "
         "have: declare the packages in a requirements.txt")
+
+
+def test_figures_nested_under_metrics_are_read_too():
+    flat = results.flatten({"metrics": {"combined_score": 0.5, "cost": 3.0}, "artifacts": {"a": "b"}})
+    assert flat == {"combined_score": 0.5, "cost": 3.0, "artifacts": {"a": "b"}}
+    kept = {"combined_score": 1.0, "metrics": {"x": 1}}  # a top-level score: "metrics" is data
+    assert results.flatten(kept) == kept
