@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from adrs.tools.layouts import LAYOUT_FILE, PROBLEM_TOML, Layout, LayoutError, detect, from_files
 from adrs.tools.markers import CANONICAL_END, CANONICAL_START, MarkerError, find_regions
@@ -92,6 +92,14 @@ class ProblemSpec(BaseModel):
     critic: CriticRules = CriticRules()
     evaluation: Evaluation = Evaluation()
     environment: Environment = Environment()
+
+    @field_validator("evolve_file", "evaluator_file", "config_file")
+    @classmethod
+    def _inside_the_folder(cls, value: str | None) -> str | None:
+        # The run copies the folder: a file outside it would not come along.
+        if value is not None and (Path(value).is_absolute() or ".." in Path(value).parts):
+            raise ValueError(f"{value} must be a path inside the problem folder")
+        return value
 
 
 class Problem(BaseModel):
@@ -248,7 +256,8 @@ def _validate(values: dict[str, Any], root: Path) -> ProblemSpec:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
-        raise ProblemError(f"{root.name}/{PROBLEM_TOML}: {where}: {first['msg']}") from exc
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ProblemError(f"{root.name}/{PROBLEM_TOML}: {where}: {message}") from exc
 
 
 def _check_parses(source: str, label: str) -> None:

@@ -40,6 +40,10 @@ BAD = {
                          "# EVOLVE-BLOCK-START\ndef f(x):\n    return x\n# EVOLVE-BLOCK-END\n"},
                         "the offline brain tunes numeric constants, and the evolvable region of "
                         "initial_program.py has none: run peer with a model (--model)"),
+    "file_outside": ({"evaluator.py": EVALUATOR, "initial_program.py": PROGRAM, "README.md": "x",
+                      "problem.toml": 'evolve_file = "../elsewhere.py"\n'},
+                     "peer/problem.toml: evolve_file: ../elsewhere.py must be a path inside the "
+                     "problem folder"),
     "markers_broken": ({"evaluator.py": EVALUATOR, "initial_program.c": "// EVOLVE-BLOCK-END\n"},
                        "initial_program.c: line 1: EVOLVE-BLOCK-END without an EVOLVE-BLOCK-START"),
 }
