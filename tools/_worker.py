@@ -66,8 +66,6 @@ def main(argv: list[str]) -> int:
         sys.stderr.write("_worker.py: kwargs and options must be JSON objects\n")
         return 2
     sys.dont_write_bytecode = True  # never leave __pycache__ in the problem folder
-    sys.path.append(SHIMS)
-    os.chdir(options.get("workdir") or ".")  # the mirror of the evaluator's own folder
     channel = _open_channel()
     payload = run(evaluator_path, function_name, program_path, kwargs, options)
     _send(channel, payload)
@@ -79,6 +77,7 @@ def run(evaluator_path: str, function_name: str, program_path: str, kwargs: dict
     """Import the evaluator, call the function (or its cascade), and describe what happened as a
     JSON-safe dict."""
     options = options or {}
+    os.chdir(options.get("workdir") or ".")  # the mirror of the evaluator's own folder
     try:
         module = _load_evaluator(evaluator_path)
     except BaseException as exc:  # SystemExit/KeyboardInterrupt included: all are reported
@@ -112,6 +111,8 @@ def _load_evaluator(path: str):
     path = os.path.abspath(path)
     # Its own folder first, so the evaluator can import its sibling modules.
     sys.path.insert(0, os.path.dirname(path))
+    if SHIMS not in sys.path:
+        sys.path.append(SHIMS)
     name = f"adrs_evaluator_{os.getpid()}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
