@@ -1,15 +1,19 @@
 """The critic's static checks: cheap reasons to stop a candidate before it costs simulator time.
 
-Shared by both brains; pure functions of text.
+Shared by both brains; pure functions of text. They judge the change, not the program: a name the
+parent's regions already use (a baseline's own `import os`, `getattr`, `__getitem__`) is the
+problem's own, and only uses the candidate adds are held against it. Regions in other languages
+than Python get the checks that do not need a Python parser.
 """
 
 from __future__ import annotations
 
 import ast
+from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
 
-from adrs.agents.evolve_block import RegionError, fingerprint, split_program
+from adrs.agents.evolve_block import RegionError, Split, fingerprint, split_program
 
 # Names a candidate has no business touching: ways out of the sandbox or into the evaluator.
 FORBIDDEN_CALLS = frozenset({"eval", "exec", "compile", "open", "__import__", "globals",
@@ -29,30 +33,38 @@ def static_review(parent_source: str, candidate_source: str, *,
                   forbidden_imports: tuple[str, ...]) -> list[Finding]:
     """Every problem found, most severe first; an empty list means the edit may be evaluated."""
     try:
-        tree = ast.parse(candidate_source)
-    except SyntaxError as exc:
-        return [Finding("reject", f"does not parse: line {exc.lineno}: {exc.msg}")]
+        parent = split_program(parent_source)
+    except RegionError as exc:
+        return [Finding("reject", f"the parent's evolvable region is broken: {exc}")]
+    candidate_tree = None
+    if parent.python:
+        try:
+            candidate_tree = ast.parse(candidate_source)
+        except SyntaxError as exc:
+            return [Finding("reject", f"does not parse: line {exc.lineno}: {exc.msg}")]
     try:
-        parent, candidate = split_program(parent_source), split_program(candidate_source)
+        candidate = split_program(candidate_source)
     except RegionError as exc:
         return [Finding("reject", f"evolvable region broken: {exc}")]
     findings: list[Finding] = []
-    if candidate.head != parent.head or candidate.tail != parent.tail:
-        findings.append(Finding("reject", "edits text outside the EVOLVE-BLOCK"))
-    first = candidate.head.count("\n") + 1
-    region_lines = range(first, first + candidate.region.count("\n"))
-    findings += [Finding("reject", reason) for reason in
-                 _forbidden_uses(tree, region_lines, set(forbidden_imports))]
-    if candidate.region == parent.region:
+    if len(candidate.regions) != len(parent.regions) or candidate.fixed != parent.fixed:
+        findings.append(Finding("reject", "edits text outside the EVOLVE-BLOCK region(s)"))
+    elif candidate_tree is not None:
+        added = _region_uses(candidate_tree, candidate, set(forbidden_imports))
+        added.subtract(_region_uses(ast.parse(parent_source), parent, set(forbidden_imports)))
+        findings += [Finding("reject", reason) for reason in sorted(added) if added[reason] > 0]
+    if candidate.regions == parent.regions:
         findings.append(Finding("revise", "changes nothing: the region equals the parent's"))
     elif fingerprint(candidate_source) in known_fingerprints:
         findings.append(Finding("revise", "duplicates a program already tried"))
     return sorted(findings, key=lambda finding: finding.severity != "reject")
 
 
-def _forbidden_uses(tree: ast.AST, lines: range, forbidden_imports: set[str]) -> list[str]:
-    """Forbidden imports and names used inside the region (the fixed text is the problem's own)."""
-    reasons: list[str] = []
+def _region_uses(tree: ast.AST, parts: Split, forbidden_imports: set[str]) -> Counter[str]:
+    """How often each forbidden import or name is used inside the regions (the fixed text is the
+    problem's own)."""
+    lines = set().union(*parts.region_lines())
+    reasons: Counter[str] = Counter()
     for node in ast.walk(tree):
         if getattr(node, "lineno", None) not in lines:
             continue
@@ -64,13 +76,13 @@ def _forbidden_uses(tree: ast.AST, lines: range, forbidden_imports: set[str]) ->
             modules = []
         for module in modules:
             if module.split(".")[0] in forbidden_imports:
-                reasons.append(f"imports forbidden module {module}")
+                reasons[f"imports forbidden module {module}"] += 1
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
                 and node.func.id in FORBIDDEN_CALLS:
-            reasons.append(f"calls {node.func.id}()")
+            reasons[f"calls {node.func.id}()"] += 1
         if isinstance(node, ast.Name) and node.id in FORBIDDEN_NAMES:
-            reasons.append(f"refers to {node.id}")
+            reasons[f"refers to {node.id}"] += 1
         if isinstance(node, ast.Attribute) and node.attr.startswith("__") \
                 and node.attr not in {"__init__", "__name__"}:
-            reasons.append(f"reaches into {node.attr}")
-    return sorted(set(reasons))
+            reasons[f"reaches into {node.attr}"] += 1
+    return reasons

@@ -1,5 +1,9 @@
-"""The evolvable region of a program and the numeric literals inside it.
+"""The evolvable regions of a program and the numeric literals inside them.
 
+A program is fixed text and one or more regions (tools/markers.py says where). The brains edit one
+text, `Split.region`: the single region itself, or the regions joined by a separator line that
+`Split.join` splits on again. Python regions are read with Python's tokenizer; regions of other
+languages (C, Rust, ...) with a scanner that skips their comments and strings.
 Pure text functions: nothing here imports or runs a candidate.
 """
 
@@ -8,10 +12,13 @@ from __future__ import annotations
 import ast
 import hashlib
 import io
+import re
 import tokenize
 from dataclasses import dataclass
 
-from adrs.tools.problem import EVOLVE_END, EVOLVE_START
+from adrs.tools.markers import MarkerError, find_regions
+
+SEPARATOR = "<<< fixed text between evolvable regions: keep this line >>>"
 
 
 class RegionError(ValueError):
@@ -20,28 +27,100 @@ class RegionError(ValueError):
 
 @dataclass(frozen=True)
 class Split:
-    """A program cut into the fixed text before the region, the region, and the text after."""
+    """A program cut into fixed pieces and regions: fixed[0] regions[0] fixed[1] ... fixed[n]."""
 
-    head: str
-    region: str
-    tail: str
+    fixed: tuple[str, ...]
+    regions: tuple[str, ...]
+    python: bool = True  # the program is Python source (else literals are scanned as C-like)
+
+    @property
+    def head(self) -> str:
+        return self.fixed[0]
+
+    @property
+    def tail(self) -> str:
+        return self.fixed[-1]
+
+    @property
+    def region(self) -> str:
+        """The text the brains edit: the region, or the regions joined by SEPARATOR lines."""
+        return (SEPARATOR + "\n").join(self.regions)
 
     def join(self, region: str | None = None) -> str:
-        return self.head + (self.region if region is None else region) + self.tail
+        """The whole program with `region` (a text shaped like `self.region`) put back."""
+        regions = self.regions if region is None else self.cut(region)
+        pieces = [self.fixed[0]]
+        for text, after in zip(regions, self.fixed[1:]):
+            pieces += [text, after]
+        return "".join(pieces)
+
+    def cut(self, region: str) -> tuple[str, ...]:
+        """The regions of an edited `region` text; RegionError if its separators were lost."""
+        if len(self.regions) == 1:
+            return (region,)
+        chunks: list[list[str]] = [[]]
+        for line in region.splitlines(keepends=True):
+            if line.strip() == SEPARATOR:
+                chunks.append([])
+            else:
+                chunks[-1].append(line)
+        if len(chunks) != len(self.regions):
+            raise RegionError(f"the edit must keep the {len(self.regions) - 1} separator "
+                              f"line(s) '{SEPARATOR}' between the regions")
+        return tuple("".join(chunk) for chunk in chunks)
+
+    def region_lines(self) -> list[range]:
+        """1-based line numbers, in the program, of each region's lines."""
+        spans, line = [], 1
+        for before, text in zip(self.fixed, self.regions):
+            line += before.count("\n")
+            spans.append(range(line, line + text.count("\n")))
+            line += text.count("\n")
+        return spans
+
+    def literals(self) -> list[Literal]:
+        return numeric_literals(self.region, python=self.python)
+
+    def with_literals(self, new_texts: dict[int, str]) -> str:
+        """The program with the region literals at the given indices replaced."""
+        return self.join(replace_literals(self.region, new_texts, python=self.python))
+
+    def skeleton(self) -> tuple[str, ...]:
+        return skeleton(self.region, python=self.python)
 
 
 def split_program(source: str) -> Split:
-    """Cut at the marker lines; the markers themselves stay in head and tail."""
+    """Cut at the marker lines (kept in the fixed text); no markers: the whole file is the region."""
+    try:
+        found = find_regions(source)
+    except MarkerError as exc:
+        raise RegionError(str(exc)) from exc
     lines = source.splitlines(keepends=True)
-    starts = [i for i, line in enumerate(lines) if line.strip() == EVOLVE_START]
-    ends = [i for i, line in enumerate(lines) if line.strip() == EVOLVE_END]
-    if len(starts) != 1 or len(ends) != 1:
-        raise RegionError(f"expected one '{EVOLVE_START}' and one '{EVOLVE_END}' line, "
-                          f"found {len(starts)} and {len(ends)}")
-    start, end = starts[0], ends[0]
-    if start > end:
-        raise RegionError(f"'{EVOLVE_END}' comes before '{EVOLVE_START}'")
-    return Split("".join(lines[: start + 1]), "".join(lines[start + 1: end]), "".join(lines[end:]))
+    fixed, regions, at = [], [], 0
+    for span in found.spans:
+        fixed.append("".join(lines[at:span.first]))
+        regions.append("".join(lines[span.first:span.stop]))
+        at = span.stop
+    fixed.append("".join(lines[at:]))
+    return Split(tuple(fixed), tuple(regions), python=_is_python(source, found.leader))
+
+
+def count_constants(source: str) -> int:
+    """How many numeric literals the evolvable region(s) hold: what the offline brain can tune."""
+    try:
+        return len(split_program(source).literals())
+    except RegionError:
+        return 0
+
+
+def _is_python(source: str, leader: str | None) -> bool:
+    if leader not in (None, "#"):
+        return False
+    try:
+        ast.parse(source)
+    except (SyntaxError, ValueError):
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -50,41 +129,38 @@ class Literal:
 
     index: int
     text: str
-    line: int  # 1-based, within the region
+    line: int  # 1-based, within the region text
     column: int
     name: str | None  # `SAMPLE_SIZE` for `SAMPLE_SIZE = 10`, else None
 
     @property
     def value(self) -> float:
-        return float(ast.literal_eval(self.text))
+        return float(_number(self.text))
 
     @property
     def is_int(self) -> bool:
-        return isinstance(ast.literal_eval(self.text), int)
+        return isinstance(_number(self.text), int)
 
     @property
     def label(self) -> str:
         return self.name or f"literal #{self.index} (line {self.line})"
 
 
-def numeric_literals(region: str) -> list[Literal]:
-    """Int and float literals of the region in reading order (complex and bool excluded)."""
-    names = _bound_names(region)
+def numeric_literals(region: str, *, python: bool = True) -> list[Literal]:
+    """Int and float literals of the region (each chunk between separators) in reading order."""
     found: list[Literal] = []
-    for token in _tokens(region):
-        if token.type != tokenize.NUMBER:
-            continue
-        value = ast.literal_eval(token.string)
-        if isinstance(value, complex):
-            continue
-        line, column = token.start
-        found.append(Literal(len(found), token.string, line, column, names.get((line, column))))
+    offset = 0
+    for chunk in region.split(SEPARATOR + "\n"):
+        scanned = _python_numbers(chunk) if python else _other_numbers(chunk)
+        for line, column, text, name in scanned:
+            found.append(Literal(len(found), text, line + offset, column, name))
+        offset += chunk.count("\n") + 1
     return found
 
 
-def replace_literals(region: str, new_texts: dict[int, str]) -> str:
+def replace_literals(region: str, new_texts: dict[int, str], *, python: bool = True) -> str:
     """The region with the literals at the given indices replaced by new text."""
-    literals = numeric_literals(region)
+    literals = numeric_literals(region, python=python)
     lines = region.splitlines(keepends=True)
     # Right to left on each line so earlier columns stay valid.
     for literal in sorted((lit for lit in literals if lit.index in new_texts),
@@ -95,8 +171,10 @@ def replace_literals(region: str, new_texts: dict[int, str]) -> str:
     return "".join(lines)
 
 
-def skeleton(region: str) -> tuple[str, ...]:
-    """The region's tokens with numbers blanked: two regions with one skeleton differ only in constants."""
+def skeleton(region: str, *, python: bool = True) -> tuple[str, ...]:
+    """The region with numbers blanked: two regions with one skeleton differ only in constants."""
+    if not python:
+        return tuple(_OTHER_NUMBER.sub("#", _mask_other(region)).split())
     return tuple("#" if tok.type == tokenize.NUMBER else tok.string for tok in _tokens(region)
                  if tok.type not in (tokenize.COMMENT, tokenize.NL, tokenize.ENCODING))
 
@@ -105,9 +183,31 @@ def fingerprint(source: str) -> str:
     """Duplicate key: the syntax tree, so comments and layout do not make a program new."""
     try:
         text = ast.dump(ast.parse(source), annotate_fields=False)
-    except SyntaxError:
+    except (SyntaxError, ValueError):
         text = source
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _number(text: str) -> int | float:
+    """The value of a literal's text, Python or C-like (suffixes such as 1.5f or 10u dropped)."""
+    try:
+        value = ast.literal_eval(text)
+    except (SyntaxError, ValueError):
+        value = ast.literal_eval(_OTHER_SUFFIX.sub("", text).lstrip("0") or "0")
+    return value
+
+
+# -- Python ---------------------------------------------------------------------------------
+
+def _python_numbers(chunk: str) -> list[tuple[int, int, str, str | None]]:
+    names = _bound_names(chunk)
+    found = []
+    for token in _tokens(chunk):
+        if token.type != tokenize.NUMBER or isinstance(ast.literal_eval(token.string), complex):
+            continue
+        line, column = token.start
+        found.append((line, column, token.string, names.get((line, column))))
+    return found
 
 
 def _tokens(region: str) -> list[tokenize.TokenInfo]:
@@ -147,3 +247,30 @@ def _indent_of(region: str) -> int:
 def _dedent_fragment(region: str) -> str:
     shift = _indent_of(region)
     return "".join(line[shift:] if line.strip() else line for line in region.splitlines(keepends=True))
+
+
+# -- C-like languages -------------------------------------------------------------------------
+
+_OTHER_SUFFIX = re.compile(r"(?:[fFuUlL]{1,3}|_?(?:[iu](?:8|16|32|64|128|size)|f32|f64))$")
+_OTHER_NUMBER = re.compile(
+    r"(?<![\w.])(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?"
+    r"(?:[fFuUlL]{1,3}|_?(?:[iu](?:8|16|32|64|128|size)|f32|f64))?(?![\w.])")
+_COMMENT_OR_STRING = re.compile(r'//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])\'',
+                                re.DOTALL)
+_BINDING = re.compile(r"(?:#define\s+(\w+)\s+|\b(\w+)\s*(?::\s*[\w<>\[\]]+\s*)?=\s*)-?$")
+
+
+def _mask_other(text: str) -> str:
+    """Comments and strings blanked with spaces (newlines kept), so positions stay valid."""
+    return _COMMENT_OR_STRING.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), text)
+
+
+def _other_numbers(chunk: str) -> list[tuple[int, int, str, str | None]]:
+    found = []
+    for number, line in enumerate(_mask_other(chunk).splitlines(), start=1):
+        for match in _OTHER_NUMBER.finditer(line):
+            binding = _BINDING.search(line[: match.start()])
+            whole = re.match(r"\s*[;,)]?\s*$", line[match.end():]) is not None
+            name = (binding.group(1) or binding.group(2)) if binding and whole else None
+            found.append((number, match.start(), match.group(), name))
+    return found

@@ -3,9 +3,9 @@ and the one way to build a team. graph/ imports this module and nothing else und
 (an import contract in pyproject.toml checks it), so a brain's insides can change freely.
 """
 
-from adrs.agents.evolve_block import fingerprint
+from adrs.agents.evolve_block import count_constants, fingerprint
 from adrs.agents.model.config import OFFLINE, ModelSettings
-from adrs.agents.model.errors import ModelSetupError
+from adrs.agents.model.errors import ModelCallFailed, ModelSetupError
 from adrs.agents.model.recording import RECORDINGS_DIR
 from adrs.agents.roles import AssessRequest, CodeRequest, PlanRequest, ResearchNote, ReviewRequest, Team
 from adrs.agents.schemas import Findings, Plan, Verdict
@@ -23,8 +23,17 @@ from adrs.agents.usage import (
 )
 
 __all__ = [
-    "OFFLINE", "AssessRequest", "Brain", "CodeRequest", "Findings", "ModelSettings",
-    "ModelSetupError", "Plan", "PlanRequest", "RECORDINGS_DIR", "ROLES", "ResearchNote", "ReviewRequest", "Team", "UsageMeter",
-    "SpendLedger", "Verdict", "add_counts", "add_usage", "build_team", "describe_faults",
-    "describe_usage", "fingerprint", "probe_models", "total_dollars", "total_tokens",
+    "OFFLINE", "AssessRequest", "Brain", "CodeRequest", "Findings", "ModelCallFailed",
+    "ModelSettings", "ModelSetupError", "Plan", "PlanRequest", "RECORDINGS_DIR", "ROLES",
+    "ResearchNote", "ReviewRequest", "SpendLedger", "Team", "UsageMeter", "Verdict", "add_counts",
+    "add_usage", "build_team", "count_constants", "describe_faults", "describe_usage",
+    "draft_problem", "fingerprint", "probe_models", "total_dollars", "total_tokens",
 ]
+
+
+def draft_problem(settings: ModelSettings, **values: object) -> tuple[str, str]:
+    """`adrs new` with a model: (README.md, evaluator.py) drafts; see agents/model/drafting.py.
+    Imported on use, so the OpenAI client loads only when a model is asked for."""
+    from adrs.agents.model.drafting import draft_problem as draft
+    drafted = draft(settings, **values)  # type: ignore[arg-type]
+    return drafted.readme, drafted.evaluator

@@ -72,7 +72,9 @@ def select(state: RunState, runtime: Runtime[RunContext]) -> Command[Literal["pl
             best_id, best_score = commit_id, score
         recent.append({"key": key, "status": outcome["status"], "score": score,
                        "summary": outcome["summary"], "verdict": outcome["verdict"],
-                       "seconds": outcome["timings"].get("evaluation_seconds")})
+                       "seconds": outcome["timings"].get("evaluation_seconds"),
+                       # wall times: reported as they come, never committed (not reproducible)
+                       "timings": outcome["timings"]})
     if best_id != state["best_id"]:
         repo.set_best(best_id)
     evaluations = state.get("evaluations", 0) + sum(
@@ -127,6 +129,7 @@ def report(state: RunState, runtime: Runtime[RunContext]) -> dict:
         "train": {"baseline": {"combined_score": baseline.score, **baseline.message.metrics},
                   "best": {"combined_score": best.score, **best.message.metrics}},
         "heldout": heldout,
+        "data": ctx.settings.data_dir,  # None: the problem's own seeded synthetic data
     }}
 
 

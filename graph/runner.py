@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from adrs.agents.interface import ModelSetupError, Team
+from adrs.agents.interface import ModelSetupError, Team, count_constants
 from adrs.agents.interface import build_team as build_agents
 from adrs.agents.interface import probe_models as probe_agents
 from adrs.graph.builder import build_graph
@@ -17,6 +18,7 @@ from adrs.graph.context import RunContext
 from adrs.graph.rundir import THREAD, Run, RunError, RunPaths, open_run
 from adrs.graph.settings import RunSettings, replay_settings
 from adrs.graph.state import RunInput
+from adrs.tools.baseline import ProblemWarning, score_twice
 from adrs.tools.evaluation import EvaluationTool
 from adrs.tools.isolation import IsolationError
 from adrs.tools.isolation import current as current_isolation
@@ -55,12 +57,15 @@ def replay_source(recorded_run: Path) -> tuple[Problem, RunSettings]:
     return run.problem, replay_settings(settings, paths.root)
 
 
-def create_run(problem: Problem, settings: RunSettings, run_dir: Path) -> RunPaths:
+def create_run(problem: Problem, settings: RunSettings, run_dir: Path, *,
+               notify: Callable[[str], None] | None = None) -> RunPaths:
     """Score the baseline, then lay out the run: root commit, baseline commit, settings.
 
     The baseline is scored first so that a broken problem fails before anything is written. The
     layout is built in a hidden sibling folder and renamed into place, so a process killed midway
-    leaves no half-made run where `adrs run` or `adrs resume` would trip over it.
+    leaves no half-made run where `adrs run` or `adrs resume` would trip over it. What the user
+    should know about the problem (an unseeded evaluator, a score made as a mean) goes to
+    `notify`, once (default: a ProblemWarning).
     """
     final = RunPaths(run_dir.resolve())
     _check_sandbox()
@@ -69,10 +74,19 @@ def create_run(problem: Problem, settings: RunSettings, run_dir: Path) -> RunPat
     if final.root.exists() and any(final.root.iterdir()):
         raise RunError(f"run directory {run_dir} already exists and is not empty; "
                        f"use `adrs resume {run_dir}` or pick another --run-dir")
-    baseline = EvaluationTool(problem).evaluate(problem.initial_source)
-    if not baseline.ok:
+    if settings.brain == "offline" and not problem.from_scratch \
+            and count_constants(problem.initial_source) == 0:
+        raise RunError(f"the offline brain tunes numeric constants, and the evolvable region of "
+                       f"{problem.spec.evolve_file} has none: run {problem.name} with a model (--model)")
+    # Scored twice, side by side: an evaluator that scores one program two ways is flagged.
+    check = score_twice(evaluation_tool(problem, settings), problem.initial_source)
+    baseline = check.first
+    if not baseline.ok and not problem.from_scratch:
         raise RunError(f"the baseline of problem {problem.name} does not evaluate: "
                        f"{baseline.summary_line()}")
+    for note in (check.warning(problem.name), baseline.score_note):
+        if note:
+            (notify or _warn)(note)
     final.root.parent.mkdir(parents=True, exist_ok=True)
     paths = RunPaths(final.root.parent / f".{final.root.name}.creating-{os.getpid()}")
     if paths.root.exists():
@@ -81,14 +95,14 @@ def create_run(problem: Problem, settings: RunSettings, run_dir: Path) -> RunPat
     paths.meta.mkdir()
     with open(paths.root / ".git" / "info" / "exclude", "a", encoding="utf-8") as exclude:
         exclude.write("/.adrs/\n")
-    shutil.copytree(problem.root, paths.problem,
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    problem.snapshot(paths.problem)
     baseline_id = repo.commit_baseline(problem.initial_source, CandidateMessage(
         summary=f"Baseline: {problem.spec.evolve_file} as given",
         hypothesis="The human baseline of the problem, scored before any change.",
-        status="baseline", iteration=0, score=baseline.combined_score,
+        status="baseline", iteration=0, score=baseline.combined_score,  # 0.0 from scratch
         metrics=dict(baseline.metrics), per_workload=dict(baseline.per_workload),
-        feedback="\n".join(f"{k}: {v}" for k, v in sorted(baseline.artifacts.items())),
+        feedback="\n".join([f"error: {baseline.error}"] * (not baseline.ok)  # from scratch
+                           + [f"{k}: {v}" for k, v in sorted(baseline.artifacts.items())]),
         operator="baseline", model="human"))
     repo.set_best(baseline_id)
     settings.save(paths.settings)  # written last: its presence marks a complete layout
@@ -99,6 +113,10 @@ def create_run(problem: Problem, settings: RunSettings, run_dir: Path) -> RunPat
         raise RunError(f"cannot put the new run at {run_dir} ({exc.strerror}); "
                        f"it is complete at {paths.root}") from exc
     return final
+
+
+def _warn(note: str) -> None:
+    warnings.warn(note, ProblemWarning, stacklevel=3)
 
 
 def execute(run_dir: Path, *, on_update: Callable[[str, dict[str, Any]], None] | None = None,
@@ -117,7 +135,8 @@ def _drive(run: Run, *, on_update: Callable[[str, dict[str, Any]], None] | None,
     paths, problem, repo = run.paths, run.problem, run.repository
     deadline = time.monotonic() + settings.max_minutes * 60 if settings.max_minutes else None
     context = RunContext(settings=settings, problem=problem, repository=repo,
-                         tool=EvaluationTool(problem), team=team or build_team(settings, paths.root),
+                         tool=evaluation_tool(problem, settings),
+                         team=team or build_team(settings, paths.root),
                          deadline=deadline)
     with run.locked(), run.checkpointer() as saver:
         repo.clear_stale_locks()  # a killed run may have died inside a git command
@@ -149,6 +168,12 @@ def _drive(run: Run, *, on_update: Callable[[str, dict[str, Any]], None] | None,
         except ModelSetupError as exc:
             raise RunError(f"{exc}; fix it, then `adrs resume {paths.root}`") from exc
         return dict(graph.get_state(config).values)
+
+
+def evaluation_tool(problem: Problem, settings: RunSettings) -> EvaluationTool:
+    """The run's evaluation tool: the problem's environment (installed once) and the user's data."""
+    data = Path(settings.data_dir) if settings.data_dir else None
+    return EvaluationTool(problem, data_dir=data)
 
 
 def run_status(run_dir: Path) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from adrs.agents.interface import OFFLINE, ROLES, ModelSettings
 
@@ -39,6 +39,22 @@ class RunSettings(BaseModel):
     max_dollars: float | None = Field(None, gt=0, description="Stop once the models cost this much.")
     max_tokens: int | None = Field(None, gt=0, description="Stop once the models used this many "
                                                            "tokens (input and output).")
+    # Bring your own data (issue 9): `--data DIR` or problem.toml's `data`.
+    data_dir: str | None = Field(None, description="The user's data folder (absolute), shown "
+                                 "read-only to the evaluator as $ADRS_DATA_DIR; None: the "
+                                 "problem's own seeded synthetic data.")
+
+    @field_validator("data_dir")
+    @classmethod
+    def _existing_folder(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        path = Path(value).expanduser()
+        if not path.exists():
+            raise ValueError(f"data folder {value} does not exist")
+        if not path.is_dir():
+            raise ValueError(f"data {value} is a file, not a folder")
+        return str(path.resolve())
 
     @model_validator(mode="after")
     def _brain_has_its_settings(self) -> RunSettings:

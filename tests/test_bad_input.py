@@ -78,13 +78,13 @@ BROKEN_PROBLEMS = {
                            "limits.cpus: Extra inputs are not permitted"),
     "toml_not_utf8": ({"problem.toml": b'name = "\xff\xfe"\n'}, "problem.toml is not UTF-8 text"),
     "readme_not_utf8": ({"README.md": b"\x80\x81 broken"}, "README.md is not UTF-8 text"),
-    "no_markers": ({"initial.py": "def choose():\n    return 5, 0.5\n"},
-                   "must mark one evolvable region"),
-    "two_regions": ({"initial.py": "# EVOLVE-BLOCK-START\nA = 1\n# EVOLVE-BLOCK-END\n"
-                                   "# EVOLVE-BLOCK-START\nB = 2\n# EVOLVE-BLOCK-END\n"},
-                    "must mark one evolvable region"),
+    "marker_not_closed": ({"initial.py": "# EVOLVE-BLOCK-START\nA = 1\n"},
+                          "initial.py: line 1: EVOLVE-BLOCK-START is never closed"),
+    "markers_nested": ({"initial.py": "# EVOLVE-BLOCK-START\nA = 1\n# EVOLVE-BLOCK-START\n"
+                                      "B = 2\n# EVOLVE-BLOCK-END\n"},
+                       "line 3: a second EVOLVE-BLOCK-START before the END of the one at line 1"),
     "markers_reversed": ({"initial.py": "# EVOLVE-BLOCK-END\nA = 1\n# EVOLVE-BLOCK-START\n"},
-                         "'# EVOLVE-BLOCK-END' comes before"),
+                         "line 1: EVOLVE-BLOCK-END without an EVOLVE-BLOCK-START before it"),
     "initial_does_not_parse": ({"initial.py": "# EVOLVE-BLOCK-START\ndef (:\n# EVOLVE-BLOCK-END\n"},
                                "initial.py does not parse"),
     "evaluator_does_not_parse": ({"evaluator.py": "def evaluate(path)\n"},
@@ -103,9 +103,9 @@ BROKEN_PROBLEMS = {
     "evaluate_returns_text_score": ({"evaluator.py": "def evaluate(path):\n"
                                                      "    return {'combined_score': 'high'}\n"},
                                     "combined_score is not a finite number: 'high'"),
-    "evaluate_forgets_the_score": ({"evaluator.py": "def evaluate(path):\n"
-                                                    "    return {'cost': 3.0}\n"},
-                                   "evaluate returned no combined_score"),
+    "evaluate_returns_no_figure": ({"evaluator.py": "def evaluate(path):\n"
+                                                    "    return {'verdict': 'fine'}\n"},
+                                   "evaluate returned no combined_score and no numeric metric"),
     "evaluate_flags_the_baseline": ({"evaluator.py": "def evaluate(path):\n    return "
                                                      "{'combined_score': 0.0, 'error': 'no trace'}\n"},
                                     "invalid: no trace"),

@@ -2,12 +2,19 @@
 
 Standalone on purpose (stdlib only, imports nothing from adrs), so the sandbox needs no package:
 
-    python -I _worker.py <evaluator.py> <function> <program_path> [json kwargs]
+    python -I _worker.py <evaluator.py> <function> <program_path> [json kwargs [json options]]
+
+options: {"cascade": true | false | null, "thresholds": [...]} (tools/cascade.py) and
+"workdir", the folder (relative to the cwd) to run in. The siblings
+results.py, cascade.py and (after an import failure) requirements.py, stdlib only, are loaded by
+path: under -I this script's folder is not on sys.path.
 
 Writes one JSON object to the file descriptor named by $ADRS_RESULT_FD (stdout if unset):
     {"phase": "import" | "call" | "done", "ok": bool, "value": <evaluator's return value>,
      "error": "ExcType: message" | null, "traceback": "<last lines>" | "",
-     "missing_function": "<name>"  (only when evaluator.py has no such function)}
+     "missing_function": "<name>"  (only when evaluator.py has no such function),
+     "missing_modules": [...]      (only when its import failed for want of a module)}
+An object with `metrics` and `artifacts` (OpenEvolve's EvaluationResult) is sent as one dict.
 Values are made JSON-safe: numpy scalars and arrays become plain Python, NaN and infinities become
 the strings "nan", "inf" and "-inf" so the parent rejects them instead of this script crashing.
 """
@@ -28,39 +35,69 @@ MAX_DEPTH = 100
 MAX_REPR_CHARS = 1000
 
 
+def _sibling(name: str):
+    """A stdlib-only module of this folder, by path."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), name + ".py")
+    spec = importlib.util.spec_from_file_location(f"adrs_worker_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+results, cascade = _sibling("results"), _sibling("cascade")
+# Import targets some peer evaluators need (OpenEvolve's EvaluationResult); last on sys.path, so
+# a real installation wins.
+SHIMS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peer_shims")
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) not in (4, 5):
-        sys.stderr.write("usage: _worker.py <evaluator.py> <function> <program_path> [json kwargs]\n")
+    if len(argv) not in (4, 5, 6):
+        sys.stderr.write("usage: _worker.py <evaluator.py> <function> <program_path> "
+                         "[json kwargs [json options]]\n")
         return 2
     evaluator_path, function_name, program_path = argv[1:4]
     try:
-        kwargs = json.loads(argv[4]) if len(argv) == 5 else {}
+        kwargs, options = (json.loads(text) for text in (argv[4:6] + ["{}", "{}"])[:2])
     except json.JSONDecodeError as exc:
-        sys.stderr.write(f"_worker.py: kwargs are not valid JSON: {exc}\n")
+        sys.stderr.write(f"_worker.py: kwargs or options are not valid JSON: {exc}\n")
         return 2
-    if not isinstance(kwargs, dict):
-        sys.stderr.write("_worker.py: kwargs must be a JSON object\n")
+    if not isinstance(kwargs, dict) or not isinstance(options, dict):
+        sys.stderr.write("_worker.py: kwargs and options must be JSON objects\n")
         return 2
     sys.dont_write_bytecode = True  # never leave __pycache__ in the problem folder
     channel = _open_channel()
-    payload = run(evaluator_path, function_name, program_path, kwargs)
+    payload = run(evaluator_path, function_name, program_path, kwargs, options)
     _send(channel, payload)
     return 0 if payload["ok"] else 1
 
 
-def run(evaluator_path: str, function_name: str, program_path: str, kwargs: dict) -> dict:
-    """Import the evaluator, call the function, and describe what happened as a JSON-safe dict."""
+def run(evaluator_path: str, function_name: str, program_path: str, kwargs: dict,
+        options: dict | None = None) -> dict:
+    """Import the evaluator, call the function (or its cascade), and describe what happened as a
+    JSON-safe dict."""
+    options = options or {}
+    os.chdir(options.get("workdir") or ".")  # the mirror of the evaluator's own folder
     try:
         module = _load_evaluator(evaluator_path)
     except BaseException as exc:  # SystemExit/KeyboardInterrupt included: all are reported
-        return _failure("import", exc)
+        failure = _failure("import", exc)
+        if isinstance(exc, ModuleNotFoundError):
+            failure["missing_modules"] = (_sibling("requirements").missing_modules(evaluator_path)
+                                          or [name for name in [exc.name] if name])
+        return failure
+    staged = cascade.wanted(module, function_name, kwargs, options.get("cascade"))
     function = getattr(module, function_name, None)
-    if not callable(function):
+    if not staged and not callable(function):
         return {"phase": "import", "ok": False, "value": None,
                 "error": f"AttributeError: evaluator.py defines no function {function_name!r}",
                 "traceback": "", "missing_function": function_name}
     try:
-        value = function(program_path, **kwargs)
+        if staged:
+            value = cascade.run(module, program_path, list(options.get("thresholds") or []),
+                                flatten=results.flatten, score_of=results.score_of)
+        else:
+            value = results.flatten(function(program_path, **kwargs))
     except BaseException as exc:
         return _failure("call", exc)
     try:
@@ -74,6 +111,8 @@ def _load_evaluator(path: str):
     path = os.path.abspath(path)
     # Its own folder first, so the evaluator can import its sibling modules.
     sys.path.insert(0, os.path.dirname(path))
+    if SHIMS not in sys.path:
+        sys.path.append(SHIMS)
     name = f"adrs_evaluator_{os.getpid()}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:

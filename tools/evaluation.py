@@ -21,16 +21,21 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from adrs.tools.problem import Problem
+from adrs.tools import requirements, results
+from adrs.tools.problem import Problem, ProblemError
 from adrs.tools.sandbox import SandboxLimits, SandboxOutcome, run_sandboxed
+from adrs.tools.workdir import mirror
 
 log = logging.getLogger(__name__)
 
 WORKER_PATH = Path(__file__).with_name("_worker.py")
-PROGRAM_NAME = "program.py"
+# What the worker loads by path besides itself (it runs without the adrs package).
+WORKER_FILES = tuple(Path(__file__).with_name(name) for name in (
+    "results.py", "cascade.py", "requirements.py", "peer_shims"))
+PROGRAM_STEM = "program"  # the candidate's file: program.py, or program.c for a C problem
+DATA_ENV = "ADRS_DATA_DIR"
 NOTES_KEY = "evaluation_notes"
 CRASH_TEXT_CHARS = 4000
-RESERVED_KEYS = frozenset({"combined_score", "per_workload", "artifacts", "timings", "error"})
 FUNCTIONS = {"train": "evaluate", "heldout": "evaluate_heldout"}
 # Hints for the signals that the sandbox's limits produce.
 SIGNAL_HINTS = {
@@ -63,6 +68,8 @@ class EvaluationResult(BaseModel):
                                       description="Wall times the evaluator reported, seconds.")
     error: str | None = Field(None, description="Why the status is not ok.")
     duration_seconds: float = Field(0.0, description="Wall time of the sandboxed run.")
+    score_note: str | None = Field(None, description="How the score was made when the evaluator "
+                                                     "gave no combined_score.")
 
     @model_validator(mode="after")
     def _score_only_when_ok(self) -> EvaluationResult:
@@ -92,12 +99,26 @@ class EvaluationTool:
     """Scores candidate programs of one problem; safe to call from several threads at once."""
 
     def __init__(self, problem: Problem, *, scratch_root: Path | None = None,
-                 limits: SandboxLimits | None = None) -> None:
+                 limits: SandboxLimits | None = None, data_dir: Path | None = None) -> None:
+        """Installs the problem's requirements first (cached); a ProblemError if they cannot be.
+        `data_dir`: the user's data, shown read-only and named by $ADRS_DATA_DIR."""
         self._problem = problem
         self._scratch_root = Path(scratch_root) if scratch_root is not None else None
         self._limits = limits or SandboxLimits(
             timeout_seconds=problem.spec.limits.timeout_seconds,
             memory_mb=problem.spec.limits.memory_mb)
+        environment = problem.spec.environment
+        try:
+            self._python = requirements.interpreter_for(requirements.declared(
+                problem.evaluator_path, environment.requirements), problem.name)
+            self._env = requirements.variables(environment.variables, environment.pass_through,
+                                               os.environ)
+        except requirements.RequirementsError as exc:
+            raise ProblemError(str(exc)) from exc
+        self._read_only = [self._python.parent.parent] if self._python else []
+        if data_dir is not None:
+            self._env[DATA_ENV] = str(Path(data_dir).resolve())
+            self._read_only.append(Path(data_dir).resolve())
 
     @property
     def limits(self) -> SandboxLimits:
@@ -112,31 +133,46 @@ class EvaluationTool:
             raise ValueError("workloads selects training workloads; it cannot be used with 'heldout'")
         function = FUNCTIONS[split]
         kwargs = {} if workloads is None else {"workloads": [str(name) for name in workloads]}
+        spec = self._problem.spec
+        # The evaluator runs in a mirror of its own folder (tools/workdir.py).
+        workdir = Path(spec.evaluator_file).parent
+        options = {"cascade": spec.evaluation.cascade,
+                   "thresholds": list(spec.evaluation.cascade_thresholds),
+                   "workdir": workdir.as_posix()}
         if self._scratch_root is not None:
             self._scratch_root.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(prefix="adrs-eval-", dir=self._scratch_root))
         try:
-            program = scratch / PROGRAM_NAME
+            root = self._problem.root
+            mirror(root, scratch)
+            program = scratch / workdir / (PROGRAM_STEM + self._problem.evolve_suffix)
+            program.parent.mkdir(parents=True, exist_ok=True)
+            if os.path.lexists(program):
+                program.unlink()  # a mirrored link: writing through it would change the problem
             # surrogatepass: odd text reaches the evaluator (which reports it) rather than raising here
             program.write_text(program_source, encoding="utf-8", errors="surrogatepass")
-            argv = worker_argv(self._problem.evaluator_path, function, program, kwargs)
+            argv = worker_argv(self._problem.evaluator_path, function, program, kwargs,
+                               options=options, python=self._python)
             # The evaluator sees its problem folder; the candidate it launches must not.
-            root = self._problem.root
-            outcome = run_sandboxed(argv, cwd=scratch, limits=self._limits,
-                                    read_only=[root, WORKER_PATH], private=[root])
+            outcome = run_sandboxed(argv, cwd=scratch, limits=self._limits, env=self._env,
+                                    read_only=[root, WORKER_PATH, *WORKER_FILES, *self._read_only],
+                                    private=[root])
         finally:
             _remove_tree(scratch)
-        return interpret(outcome, function=function, timeout_seconds=self._limits.timeout_seconds)
+        return interpret(outcome, function=function, timeout_seconds=self._limits.timeout_seconds,
+                         timing_metrics=spec.timing_metrics)
 
 
-def worker_argv(evaluator: Path, function: str, program: Path, kwargs: dict) -> list[str]:
+def worker_argv(evaluator: Path, function: str, program: Path, kwargs: dict, *,
+                options: dict | None = None, python: Path | None = None) -> list[str]:
     # Not -I: it would ignore PYTHONHASHSEED from the sandbox's (already clean) environment and
     # make set orders differ between runs; -s -P keep user site-packages and the cwd off sys.path.
-    return [sys.executable, "-s", "-P", str(WORKER_PATH), str(evaluator), function, str(program),
-            json.dumps(kwargs)]
+    return [str(python or sys.executable), "-s", "-P", str(WORKER_PATH), str(evaluator), function,
+            str(program), json.dumps(kwargs), json.dumps(options or {})]
 
 
-def interpret(outcome: SandboxOutcome, *, function: str, timeout_seconds: float) -> EvaluationResult:
+def interpret(outcome: SandboxOutcome, *, function: str, timeout_seconds: float,
+              timing_metrics: tuple[str, ...] = ()) -> EvaluationResult:
     """Map a sandbox outcome carrying the worker's report to an EvaluationResult (pure)."""
     duration = outcome.duration_seconds
     if outcome.status == "timeout":
@@ -150,6 +186,11 @@ def interpret(outcome: SandboxOutcome, *, function: str, timeout_seconds: float)
     report = outcome.result
     if report is None:
         return _failed(EvaluationStatus.CRASH, _no_result_reason(outcome), duration, outcome)
+    if report.get("missing_modules"):
+        names = ", ".join(str(name) for name in report["missing_modules"])
+        return _failed(EvaluationStatus.CRASH, f"the evaluator needs {names}, which its Python "
+                       "does not have: declare the packages in a requirements.txt beside the "
+                       "evaluator (or [environment] requirements in problem.toml)", duration, outcome)
     if report.get("missing_function"):
         return _failed(EvaluationStatus.INVALID, f"problem has no {report['missing_function']}",
                        duration, outcome)
@@ -159,86 +200,26 @@ def interpret(outcome: SandboxOutcome, *, function: str, timeout_seconds: float)
                  else f"{function} raised")
         return _failed(EvaluationStatus.CRASH, f"{where}: {error}", duration, outcome,
                        traceback=str(report.get("traceback") or ""))
-    return parse_value(report.get("value"), function=function, duration=duration)
+    return parse_value(report.get("value"), function=function, duration=duration,
+                       timing_metrics=timing_metrics)
 
 
-def parse_value(value: object, *, function: str, duration: float) -> EvaluationResult:
-    """Validate the evaluator's returned dict (as JSON-safe data) into a result."""
+def parse_value(value: object, *, function: str, duration: float,
+                timing_metrics: tuple[str, ...] = ()) -> EvaluationResult:
+    """The evaluator's returned dict (as JSON-safe data) as a result (see tools/results.py)."""
     if not isinstance(value, dict):
         return EvaluationResult(status=EvaluationStatus.INVALID, duration_seconds=duration,
                                 error=f"{function} returned {_type_name(value)}, not a dict")
-    notes: list[str] = []
-    per_workload = _numeric_map(value.get("per_workload"), "per_workload", notes)
-    timings = _numeric_map(value.get("timings"), "timings", notes)
-    artifacts = _text_map(value.get("artifacts"), notes)
-    metrics: dict[str, float] = {}
-    bad_metrics: list[str] = []
-    for key, item in value.items():
-        if key in RESERVED_KEYS:
-            continue
-        number = _as_number(item)
-        if number is None:
-            bad_metrics.append(f"{key}={_short(item)}")
-        else:
-            metrics[key] = number
-    if notes:
-        artifacts[NOTES_KEY] = "; ".join(notes)
-    common = dict(metrics=metrics, per_workload=per_workload, artifacts=artifacts, timings=timings,
-                  duration_seconds=duration)
-    if value.get("error") not in (None, ""):
-        return EvaluationResult(status=EvaluationStatus.INVALID, error=str(value["error"]), **common)
-    if "combined_score" not in value:
-        return EvaluationResult(status=EvaluationStatus.INVALID,
-                                error=f"{function} returned no combined_score", **common)
-    score = _as_number(value["combined_score"], allow_bool=False)
-    if score is None:
-        return EvaluationResult(
-            status=EvaluationStatus.INVALID, **common,
-            error=f"combined_score is not a finite number: {_short(value['combined_score'])}")
-    if bad_metrics:
-        return EvaluationResult(status=EvaluationStatus.INVALID, **common,
-                                error=f"non-numeric metrics: {', '.join(bad_metrics)}")
-    return EvaluationResult(status=EvaluationStatus.OK, combined_score=score, **common)
-
-
-def _as_number(item: object, *, allow_bool: bool = True) -> float | None:
-    """A finite float, or None. Non-finite numbers arrive from the worker as "nan"/"inf" text."""
-    if isinstance(item, bool):
-        return float(item) if allow_bool else None
-    if isinstance(item, (int, float)) and math.isfinite(item):
-        return float(item)
-    return None
-
-
-def _numeric_map(raw: object, label: str, notes: list[str]) -> dict[str, float]:
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        notes.append(f"{label} dropped: {_type_name(raw)}, not a dict")
-        return {}
-    kept: dict[str, float] = {}
-    for key, item in raw.items():
-        number = _as_number(item, allow_bool=False)
-        if number is None:
-            notes.append(f"{label}[{key!r}] dropped: {_short(item)} is not a finite number")
-        else:
-            kept[str(key)] = number
-    return kept
-
-
-def _text_map(raw: object, notes: list[str]) -> dict[str, str]:
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        notes.append(f"artifacts dropped: {_type_name(raw)}, not a dict")
-        return {}
-    kept: dict[str, str] = {}
-    for key, item in raw.items():
-        if isinstance(item, str):
-            kept[str(key)] = item
-        else:
-            notes.append(f"artifacts[{key!r}] dropped: {_type_name(item)}, not text")
-    return kept
+    canonical = results.normalize(value, function=function, timing_metrics=timing_metrics)
+    artifacts = canonical["artifacts"]
+    if canonical["notes"]:
+        artifacts[NOTES_KEY] = "; ".join(canonical["notes"])
+    common = dict(metrics=canonical["metrics"], per_workload=canonical["per_workload"],
+                  artifacts=artifacts, timings=canonical["timings"], duration_seconds=duration)
+    if canonical["error"] is not None:
+        return EvaluationResult(status=EvaluationStatus.INVALID, error=canonical["error"], **common)
+    return EvaluationResult(status=EvaluationStatus.OK, combined_score=canonical["combined_score"],
+                            score_note=canonical["score_note"], **common)
 
 
 def _failed(status: EvaluationStatus, error: str, duration: float, outcome: SandboxOutcome,
@@ -265,11 +246,6 @@ def _no_result_reason(outcome: SandboxOutcome) -> str:
 def _type_name(value: object) -> str:
     return {dict: "an object", list: "a list", str: "a string", type(None): "None",
             bool: "a bool", int: "an int", float: "a float"}.get(type(value), type(value).__name__)
-
-
-def _short(value: object) -> str:
-    text = json.dumps(value) if not isinstance(value, str) else repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _remove_tree(path: Path) -> None:

@@ -23,6 +23,10 @@ class ModelFlags:
     record: bool | None = None
     max_concurrent_requests: int | None = None
 
+    def given_names(self) -> list[str]:
+        """The model names given on the command line (any role)."""
+        return [name for name in (self.model, *(getattr(self, role) for role in ROLES)) if name]
+
     def given(self) -> dict[str, object]:
         """The flags by their field names, None if not given."""
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -81,14 +85,17 @@ def read_config(path: Path) -> dict[str, Any]:
     return {"model": model, "prices": dict(data.get("prices", {})), "budget": budget}
 
 
-def model_settings(flags: ModelFlags, config: dict[str, Any] | None) -> dict[str, Any] | None:
+def model_settings(flags: ModelFlags, config: dict[str, Any] | None,
+                   defaults: dict[str, Any] | None = None) -> dict[str, Any] | None:
     """The model settings as values (validated later with the run's), or None for offline.
 
-    Flags win over the file; a role's own name wins over the name for every role; a role named
-    nowhere gets the offline brain."""
+    Flags win over the file, the file over `defaults` (what a problem's config.yaml says); a
+    role's own name wins over the name for every role; a role named nowhere gets the offline
+    brain."""
     config = config or {"model": {}, "prices": {}}
-    table = dict(config.get("model", {}))
-    named = table.pop("name", None)
+    own_table = dict(config.get("model", {}))
+    table = {**(defaults or {}), **own_table}
+    named = table.pop("name", None)  # popped even when --model wins, so it is not left over
     default = flags.model or named
     shared = {key: table.pop(key) for key in _ROLE_OPTIONS if key in table}
     roles = {}
@@ -99,7 +106,8 @@ def model_settings(flags: ModelFlags, config: dict[str, Any] | None) -> dict[str
         name = getattr(flags, role) or own or default
         roles[role] = {**shared, **options, "model": name or OFFLINE}
     if all(role["model"] == OFFLINE for role in roles.values()):
-        if flags.base_url or table or config.get("prices") or flags.max_concurrent_requests:
+        # Only the user's own options are an error without a model; a problem's defaults are not.
+        if flags.base_url or own_table or config.get("prices") or flags.max_concurrent_requests:
             raise SettingsError("model options given but no model: pass --model NAME "
                                 "(or name one in the config's [model] table)")
         return None
@@ -111,11 +119,13 @@ def model_settings(flags: ModelFlags, config: dict[str, Any] | None) -> dict[str
 
 
 def run_settings(problem: str, *, default_iterations: int, values: dict[str, Any],
-                 flags: ModelFlags, config: Path | None) -> RunSettings:
+                 flags: ModelFlags, config: Path | None,
+                 model_defaults: dict[str, Any] | None = None) -> RunSettings:
     """A new run's settings: the command line's values, over the config file's [budget] and
-    the problem's default iterations; the model brain when a model is named anywhere."""
+    the problem's default iterations; the model brain when a model is named anywhere (the
+    problem's config.yaml included: `model_defaults`)."""
     file_values = read_config(config) if config else None
-    models = model_settings(flags, file_values)
+    models = model_settings(flags, file_values, model_defaults)
     merged: dict[str, Any] = dict((file_values or {}).get("budget", {}))
     merged.update({key: value for key, value in values.items() if value is not None})
     merged.setdefault("iterations", default_iterations)

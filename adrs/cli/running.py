@@ -13,8 +13,8 @@ from rich.table import Table
 
 from adrs.cli.common import EXPECTED, app, console, fail, short_verdict, status_text
 from adrs.cli.options import ModelFlags, run_settings
-from adrs.graph.catalogue import load_problem
-from adrs.graph.rundir import open_run
+from adrs.graph.catalogue import is_peer_config, load_problem
+from adrs.graph.rundir import RunError, open_run
 from adrs.graph.runner import build_team, create_run, execute, probe_models, replay_source, run_status
 from adrs.graph.settings import ROLES, RunSettings, SettingsError
 from adrs.graph.spend import add_usage, describe_faults, describe_usage, total_dollars, total_tokens
@@ -28,7 +28,11 @@ def model_option(help_text: str, *names: str, **extra: Any) -> Any:
 
 @app.command()
 def run(
-    problem: Annotated[Optional[str], typer.Argument(help="Problem name (see `adrs problems`) or folder.")] = None,
+    problem: Annotated[Optional[str], typer.Argument(help="Problem name (see `adrs problems`) or folder; "
+                                                     "or, SkyDiscover style, the initial program or the evaluator file.")] = None,
+    evaluator_file: Annotated[Optional[str], typer.Argument(metavar="[EVALUATOR]",
+                                                            help="The evaluator file, after PROGRAM (SkyDiscover style).",
+                                                            show_default=False)] = None,
     iterations: Annotated[Optional[int], typer.Option(help="Plan/select rounds \\[problem default].")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed of every random choice \\[0].", show_default=False)] = None,
     width: Annotated[Optional[int], typer.Option(help="Candidates per iteration, evaluated in parallel \\[1].",
@@ -50,39 +54,64 @@ def run(
     base_url: Annotated[Optional[str], model_option("OpenAI-compatible endpoint \\[OPENAI_BASE_URL, else OpenAI].")] = None,
     max_concurrent_requests: Annotated[Optional[int], model_option(
         "Requests in flight per endpoint \\[1 for a local server, 8 for a remote one].")] = None,
-    config: Annotated[Optional[Path], model_option('TOML file: \\[model], \\[prices."<model>"], \\[budget].')] = None,
+    config: Annotated[Optional[Path], model_option('TOML file: \\[model], \\[prices."<model>"], \\[budget]; '
+                                                   "or a peer's config.yaml, with files.", "--config", "-c")] = None,
     max_dollars: Annotated[Optional[float], model_option("Dollar budget of the models, checked before every call (needs prices).")] = None,
     max_tokens: Annotated[Optional[int], model_option("Token budget of the models, checked before every call.")] = None,
     record: Annotated[Optional[bool], model_option("Record model requests and answers in the run \\[record].",
                                                    "--record/--no-record", show_default=False)] = None,
     replay: Annotated[Optional[Path], model_option("Reproduce this recorded run, offline, with its settings.")] = None,
+    # Problems from elsewhere and your own data (issue 9).
+    data: Annotated[Optional[Path], typer.Option(help="Your data folder, read by the evaluator through "
+                                                      "$ADRS_DATA_DIR \\[problem.toml's data, else its seeded data].")] = None,
+    offline: Annotated[bool, typer.Option("--offline", help="The offline brain, even when the problem's "
+                                                            "config.yaml names a model.")] = False,
 ) -> None:
     """Evolve a problem's baseline with the agents; every candidate becomes a git commit."""
     values = {"iterations": iterations, "seed": seed, "width": width,
               "max_evaluations": max_evaluations, "target_score": target_score,
-              "max_minutes": max_minutes, "max_dollars": max_dollars, "max_tokens": max_tokens}
+              "max_minutes": max_minutes, "max_dollars": max_dollars, "max_tokens": max_tokens,
+              "data_dir": str(data) if data is not None else None}
     flags = ModelFlags(model=model, planner=planner, coder=coder, critic=critic,
                        evaluator=evaluator, base_url=base_url, record=record,
                        max_concurrent_requests=max_concurrent_requests)
     try:
         if replay is not None:
-            given = [name for name, value in {**values, **flags.given(), "config": config}.items()
+            given = [name for name, value in {**values, **flags.given(), "config": config,
+                                              "evaluator_file": evaluator_file, "offline": offline or None}.items()
                      if value is not None]
             if given:
+                flag = {"data_dir": "data"}.get(given[0], given[0])
                 raise SettingsError("--replay reproduces the recorded run's settings; drop "
-                                    f"--{given[0].replace('_', '-')}")
+                                    f"--{flag.replace('_', '-')}")
             spec, settings = replay_source(replay)
             if problem is not None and problem not in (spec.name, str(spec.root)):
                 raise SettingsError(f"--replay {replay} is a run of {spec.name}, not {problem}")
         elif problem is None:
             raise SettingsError("name a problem (see `adrs problems`), or --replay a run")
         else:
-            spec = load_problem(problem)
+            peer_config = config if is_peer_config(config) else None
+            spec = load_problem(problem, evaluator_file, peer_config)
+            for line in spec.notices:
+                console.print(f"[dim]{escape(line)}[/]")
+            if data is None and spec.default_data_dir is not None:
+                values["data_dir"] = str(spec.default_data_dir)
+            borrowed = {} if offline else spec.model_defaults
             settings = run_settings(spec.name, default_iterations=spec.spec.budget.iterations,
-                                    values=values, flags=flags, config=config)
+                                    values=values, flags=flags, model_defaults=borrowed,
+                                    config=None if peer_config else config)
+            if spec.from_scratch and settings.model is None:
+                raise SettingsError(f"{spec.name} has no initial program, and the offline brain "
+                                    "only tunes one: name it (adrs run PROGRAM EVALUATOR) or --model")
         target = run_dir or Path("runs") / f"{spec.name}-{datetime.now():%Y%m%d-%H%M%S}"
         if settings.model is not None:
-            build_team(settings)  # a missing key or a bad replay fails before anything is written
+            try:
+                build_team(settings)  # a missing key or a bad replay fails before anything is written
+            except RunError as exc:
+                if replay is None and not flags.given_names() and config is None and spec.model_defaults:
+                    raise RunError(f"{exc} (the model is the one {spec.spec.config_file} names; "
+                                   "--offline runs without a model)") from exc
+                raise
             source = f"replaying {replay}" if replay is not None else (
                 settings.model.base_url or "OPENAI_BASE_URL or OpenAI")
             console.print(f"[bold]model brain[/]: {escape(_role_models(settings))}  "
@@ -91,7 +120,8 @@ def run(
                 settings = probe_models(settings)
                 _say_fallbacks(settings)
         console.print(f"[bold]adrs[/] {spec.name}: scoring the baseline…")
-        create_run(spec, settings, target)
+        create_run(spec, settings, target,
+                   notify=lambda note: console.print(f"[bold yellow]warning:[/] {escape(note)}"))
         console.print(f"run directory: [cyan]{target}[/]  (git -C {target} log --graph --glob=refs/adrs)")
         _drive(target, settings)
     except EXPECTED as exc:
@@ -141,7 +171,8 @@ def _drive(run_dir: Path, settings: RunSettings) -> None:
             score = "     —" if line["score"] is None else f"{line['score']:.4f}"
             console.print(f"  [dim]{line['key']}[/] {score}  {status_text(line['status'])}  "
                           f"{escape(line['summary'][:60])}  "
-                          f"[dim]{escape(short_verdict(line['verdict'] or ''))}[/]")
+                          f"[dim]{escape(short_verdict(line['verdict'] or ''))}"
+                          f"{escape(_timings(line.get('timings') or {}))}[/]")
         if not update.get("recent"):
             console.print("  [yellow]no candidate this iteration (no plan)[/]")
         money = ""
@@ -159,6 +190,7 @@ def _drive(run_dir: Path, settings: RunSettings) -> None:
         console.print(f"model faults: {escape(describe_faults(final.get('faults')))}")
     if final.get("report"):
         console.print(report_table(final["report"]))
+        console.print(f"data: {escape(final['report'].get('data') or 'the problem’s own (no --data)')}")
     console.print(f"browse: adrs log {run_dir} · adrs show {run_dir} best · "
                   f"git -C {run_dir} log --graph")
     _check_something_was_evaluated(before, final, settings)
@@ -177,6 +209,13 @@ def _check_something_was_evaluated(before: dict[str, Any], final: dict[str, Any]
          f"model faults: {faults}")
 
 
+def _timings(timings: dict[str, float]) -> str:
+    """The evaluator's wall-time figures, shown live and never committed."""
+    shown = [f"{name}={value:.3g}" for name, value in sorted(timings.items())
+             if name != "evaluation_seconds"][:3]
+    return "  " + " ".join(shown) if shown else ""
+
+
 def report_table(report: dict[str, Any]) -> Table:
     """Baseline vs best for each figure, on train and held-out workloads."""
     table = Table(title=f"baseline vs best ({report.get('best_key', '')})")
@@ -185,7 +224,7 @@ def report_table(report: dict[str, Any]) -> Table:
     for split in ("train", "heldout"):
         pair = report.get(split, {})
         base, top = pair.get("baseline", {}), pair.get("best", {})
-        if "error" in base or "error" in top:
+        if isinstance(base.get("error"), str) or isinstance(top.get("error"), str):  # not a metric
             table.add_row(split, "error", escape(str(base.get("error", ""))),
                           escape(str(top.get("error", ""))), "")
             continue

@@ -66,14 +66,15 @@ class ModelCoder:
                     raise EditError("the answer was cut off at the length limit")
                 region, note = apply_edit(parse_edit(answer_text(answer)), parts.region,
                                           fixed=(parts.head, parts.tail))
-            except EditError as exc:
+                program = parts.join(region)
+            except (EditError, RegionError) as exc:
                 meter.add_fault("bad_edit")
                 error = str(exc)
                 follow_up = render("coder", "cut") if was_cut(answer) else render(
                     "coder", "edit_failed", error=error, region=parts.region.rstrip("\n"))
                 history += [AIMessage(content=answer_as_text(answer)), HumanMessage(follow_up)]
                 continue
-            return CodeResult(parts.join(region), note=note)
+            return CodeResult(program, note=note)
         meter.add_fault("failed_attempt")
         log.info("%s: no edit applied: %s", scope, error)  # the candidate's line says so too
         return CodeResult(None, error=f"no edit applied after "

@@ -29,12 +29,12 @@ from dataclasses import dataclass
 
 from adrs.agents.evolve_block import RegionError, split_program
 from adrs.agents.model.answers import strip_thinking
-from adrs.tools.problem import EVOLVE_END, EVOLVE_START
+from adrs.tools.markers import has_markers, marker_kind
 
 _SEARCH = re.compile(r"^\s*<{5,9}\s*SEARCH\s*$")
 _DIVIDER = re.compile(r"^\s*={5,9}\s*$")
 _REPLACE = re.compile(r"^\s*>{5,9}\s*REPLACE\s*$")
-_FENCE = re.compile(r"```[ \t]*(?:python|py|Python)?[ \t]*\n(.*?)```", re.DOTALL)
+_FENCE = re.compile(r"```[ \t]*[\w+#.-]*[ \t]*\n(.*?)```", re.DOTALL)  # any language tag
 _WHOLE = re.compile(r"\b(complete|whole|entire|full|rewritten|new)\s+(evolvable\s+)?"
                     r"(region|block|program)\b", re.IGNORECASE)
 
@@ -145,7 +145,7 @@ def rewrite_region(text: str, region: str, *, fixed: tuple[str, str] = ("", ""),
     """A whole new region from a ```python block: the region alone, or a full program (with or
     without its markers). EditError when the block is only part of the region."""
     text = text.replace("\r\n", "\n")
-    if EVOLVE_START in text or EVOLVE_END in text:
+    if has_markers(text):
         try:
             text = split_program(text).region
         except RegionError as exc:
@@ -207,7 +207,7 @@ def _without_fixed_text(text: str, head: str, tail: str) -> str:
     lines = text.split("\n")
     for fixed, reverse in ((head, False), (tail, True)):
         wanted = [line.rstrip() for line in fixed.split("\n")
-                  if line.strip() and line.strip() not in (EVOLVE_START, EVOLVE_END)]
+                  if line.strip() and not marker_kind(line)]
         if not wanted:
             continue
         order = list(reversed(lines)) if reverse else lines

@@ -59,9 +59,7 @@ def model_team(settings: ModelSettings, *, run_root: Path | None = None,
     `<run_root>/.adrs/recordings` when the settings ask for it."""
     replay = _replay_store(settings.replay_from) if settings.replay_from else None
     recorder = RecordingStore.of_run(run_root) if settings.record and run_root else None
-    retry = RetryPolicy(max_attempts=settings.max_attempts,
-                        backoff_seconds=settings.backoff_seconds,
-                        max_backoff_seconds=settings.max_backoff_seconds)
+    retry = _retry(settings)
     book = CapabilityBook(settings.capabilities, Capabilities(structured=settings.structured))
     spend = SpendLedger()
     chats = _Chats(settings, chat_models)
@@ -91,6 +89,22 @@ def model_team(settings: ModelSettings, *, run_root: Path | None = None,
     )
 
 
+def role_gateway(settings: ModelSettings, role: str, *,
+                 chat: BaseChatModel | None = None) -> ModelGateway:
+    """One role's gateway outside a run (`adrs new` drafts with it): no recording, no budget."""
+    chats = _Chats(settings, {role: chat} if chat is not None else None)
+    name = settings.model_for(role)
+    return ModelGateway(settings.role(role), transport=chats.transport(chats.chat(name, role)),
+                        book=CapabilityBook(settings.capabilities,
+                                            Capabilities(structured=settings.structured)),
+                        price=settings.prices.get(name), retry=_retry(settings))
+
+
+def _retry(settings: ModelSettings) -> RetryPolicy:
+    return RetryPolicy(max_attempts=settings.max_attempts, backoff_seconds=settings.backoff_seconds,
+                       max_backoff_seconds=settings.max_backoff_seconds)
+
+
 def probed(settings: ModelSettings, *, chat_models: ChatModels | None = None,
            sleep: Callable[[float], None] = time.sleep) -> ModelSettings:
     """The settings with what each model's endpoint accepts (probe.py); a replay needs none."""
@@ -108,4 +122,4 @@ def _replay_store(recorded_run: str) -> RecordingStore:
     return store
 
 
-__all__ = ["ROLES", "model_team", "probed"]
+__all__ = ["ROLES", "model_team", "probed", "role_gateway"]

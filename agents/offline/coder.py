@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from fractions import Fraction
 
-from adrs.agents.evolve_block import RegionError, numeric_literals, replace_literals, split_program
+from adrs.agents.evolve_block import RegionError, split_program
 from adrs.agents.roles import CodeRequest, CodeResult
 from adrs.agents.schemas import LiteralEdit
 
@@ -25,14 +25,13 @@ class OfflineCoder:
             parts = split_program(request.parent_source)
         except RegionError as exc:
             return CodeResult(None, error=f"parent program: {exc}")
-        literals = numeric_literals(parts.region)
+        literals = parts.literals()
         for edit in edits:
             if edit.index >= len(literals) or literals[edit.index].text != edit.old:
                 return CodeResult(None, error=f"literal #{edit.index} is not {edit.old!r} "
                                               "in the parent")
-        region = replace_literals(parts.region, {edit.index: edit.new for edit in edits})
         note = "; ".join(f"{e.label or '#' + str(e.index)}: {e.old} -> {e.new}" for e in edits)
-        return CodeResult(parts.join(region), note=note)
+        return CodeResult(parts.with_literals({edit.index: edit.new for edit in edits}), note=note)
 
 
 def _further(edit: LiteralEdit, revision: int) -> LiteralEdit:

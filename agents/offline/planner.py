@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from adrs.agents.evolve_block import Literal, numeric_literals, skeleton, split_program
+from adrs.agents.evolve_block import Literal, split_program
 from adrs.agents.roles import PlanRequest, derive_rng
 from adrs.agents.schemas import LiteralEdit, Plan
 from adrs.workspace.database import ProgramDatabase, ProgramRecord
@@ -75,7 +75,7 @@ class OfflinePlanner:
 
     def _nudge(self, database: ProgramDatabase, parent: ProgramRecord, rng: random.Random,
                sources: _SourceReader, stats: dict[tuple[int, int], NudgeStats]) -> Plan | None:
-        literals = numeric_literals(split_program(sources(parent.id)).region)
+        literals = split_program(sources(parent.id)).literals()
         if not literals:
             return None
         arms = [(lit.index, d) for lit in literals for d in (1, -1) if _can_move(lit, d)]
@@ -112,16 +112,15 @@ class OfflinePlanner:
 
     def _crossover(self, database: ProgramDatabase, parent: ProgramRecord, rng: random.Random,
                    sources: _SourceReader) -> Plan | None:
-        mine = split_program(sources(parent.id)).region
-        shape = skeleton(mine)
+        mine = split_program(sources(parent.id))
         mates = [r for r in database.top(6) if r.id != parent.id
-                 and skeleton(split_program(sources(r.id)).region) == shape
-                 and split_program(sources(r.id)).region != mine]
+                 and split_program(sources(r.id)).skeleton() == mine.skeleton()
+                 and split_program(sources(r.id)).regions != mine.regions]
         if not mates:
             return None
         mate = rng.choice(mates)
-        ours = numeric_literals(mine)
-        theirs = numeric_literals(split_program(sources(mate.id)).region)
+        ours = mine.literals()
+        theirs = split_program(sources(mate.id)).literals()
         differing = [i for i, (a, b) in enumerate(zip(ours, theirs)) if a.text != b.text]
         if len(differing) < 2:
             return None  # taking the one difference would only copy the mate
@@ -180,8 +179,8 @@ def nudge_history(database: ProgramDatabase, sources: _SourceReader) -> dict[tup
             continue
         if parent.score is None:
             continue
-        child_lits = numeric_literals(split_program(sources(record.id)).region)
-        parent_lits = numeric_literals(split_program(sources(parent.id)).region)
+        child_lits = split_program(sources(record.id)).literals()
+        parent_lits = split_program(sources(parent.id)).literals()
         if len(child_lits) != len(parent_lits):
             continue
         changed = [(c, p) for c, p in zip(child_lits, parent_lits) if c.text != p.text]

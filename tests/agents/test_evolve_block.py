@@ -32,7 +32,7 @@ def test_split_keeps_markers_outside_the_region():
     assert parts.join() == PROGRAM
 
 
-@pytest.mark.parametrize("text", ["x = 1\n", "# EVOLVE-BLOCK-END\n# EVOLVE-BLOCK-START\n",
+@pytest.mark.parametrize("text", ["# EVOLVE-BLOCK-START\nx = 1\n", "# EVOLVE-BLOCK-END\n# EVOLVE-BLOCK-START\n",
                                   "# EVOLVE-BLOCK-START\n# EVOLVE-BLOCK-START\n# EVOLVE-BLOCK-END\n"])
 def test_bad_markers_are_refused(text):
     with pytest.raises(RegionError):

@@ -74,9 +74,8 @@ def test_ok_result_is_parsed(tmp_path):
     assert result.per_workload == {"w1": 0.2}
     assert result.timings == {"sim": 0.5}
     assert result.artifacts["worst"] == "w1"
-    assert "count" not in result.artifacts
-    assert result.artifacts[NOTES_KEY] == ("per_workload['w2'] dropped: 'oops' is not a finite "
-                                           "number; artifacts['count'] dropped: an int, not text")
+    assert result.artifacts["count"] == "3"  # what is not text becomes text
+    assert result.artifacts[NOTES_KEY] == "per_workload['w2'] dropped: 'oops' is not a finite number"
     assert result.error is None
     assert result.duration_seconds > 0
     assert result.summary_line() == "ok score=0.4000"
@@ -94,25 +93,31 @@ def test_nan_score_is_invalid(tmp_path):
     assert result.metrics == {"mean_cost": 1.0}
 
 
-def test_infinite_metric_is_invalid(tmp_path):
+def test_infinite_metric_is_kept_as_text(tmp_path):
     tool = tool_for(tmp_path, """
         def evaluate(program_path):
             return {"combined_score": 0.5, "mean_cost": float("-inf")}
     """)
     result = tool.evaluate(program(0.1))
-    assert result.status is EvaluationStatus.INVALID
-    assert result.error == "non-numeric metrics: mean_cost='-inf'"
+    assert result.ok and result.metrics == {}
+    assert result.artifacts["mean_cost"] == "-inf"
+    assert result.artifacts[NOTES_KEY] == "mean_cost is not a finite number; kept as text"
 
 
-def test_missing_combined_score_is_invalid(tmp_path):
+def test_missing_combined_score_is_the_mean_of_the_metrics(tmp_path):
     tool = tool_for(tmp_path, """
         def evaluate(program_path):
-            return {"score": 0.5}
+            return {"score": 0.5, "speed": 1.5, "valid": True}
     """)
     result = tool.evaluate(program(0.1))
-    assert result.status is EvaluationStatus.INVALID
-    assert result.error == "evaluate returned no combined_score"
-    assert result.summary_line() == "invalid: evaluate returned no combined_score"
+    assert result.ok and result.combined_score == 1.0  # flags are not averaged
+    assert "mean of its numeric metrics (score, speed)" in result.score_note
+    (tmp_path / "x").mkdir()
+    empty = tool_for(tmp_path / "x", """
+        def evaluate(program_path):
+            return {"note": "nothing to count"}
+    """).evaluate(program(0.1))
+    assert empty.summary_line() == "invalid: evaluate returned no combined_score and no numeric metric"
 
 
 def test_result_that_is_not_a_dict_is_invalid(tmp_path):
@@ -334,5 +339,4 @@ def test_keyboard_interrupt_and_array_metric(tmp_path):
     assert interrupted.status is EvaluationStatus.CRASH
     assert interrupted.error == "evaluate raised: KeyboardInterrupt"
     array_metric = tool.evaluate(program(1))
-    assert array_metric.status is EvaluationStatus.INVALID
-    assert array_metric.error == "non-numeric metrics: latencies=[1.0, 2.0]"
+    assert array_metric.ok and array_metric.artifacts["latencies"] == "[1.0, 2.0]"
