@@ -195,7 +195,7 @@ def test_invalid_decisions_are_rejected_with_the_workload_named(tmp_path, answer
     result = ev.evaluate(write_candidate(tmp_path, spot_policy(f"return {answer}")),
                          workloads=["z2-two-regions"])
     assert result["combined_score"] == 0.0
-    assert reason in result["error"] and "z2-two-regions (trace seed 1), tick 0" in result["error"]
+    assert reason in result["error"] and "z2-two-regions (trace 1), tick 0" in result["error"]
 
 
 def test_crashes_timeouts_and_raw_answers(tmp_path):

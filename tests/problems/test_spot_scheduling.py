@@ -193,7 +193,7 @@ def test_invalid_decisions_are_rejected_with_the_workload_named(tmp_path, answer
                          workloads=["2b-v100-d70-r0.2"])
     assert result["combined_score"] == 0.0
     assert reason in result["error"]
-    assert "2b-v100-d70-r0.2 (trace seed 1), tick 0" in result["error"]
+    assert "2b-v100-d70-r0.2 (trace 1), tick 0" in result["error"]
 
 
 def test_crashes_and_missing_entry_points_are_reported(tmp_path):
