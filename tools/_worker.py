@@ -54,6 +54,11 @@ def run(evaluator_path: str, function_name: str, program_path: str, kwargs: dict
         module = _load_evaluator(evaluator_path)
     except BaseException as exc:  # SystemExit/KeyboardInterrupt included: all are reported
         return _failure("import", exc)
+    return call(module, function_name, program_path, kwargs)
+
+
+def call(module, function_name: str, program_path: str, kwargs: dict) -> dict:
+    """Call a function of the imported evaluator (a warm worker imports it once: _serve.py)."""
     function = getattr(module, function_name, None)
     if not callable(function):
         return {"phase": "import", "ok": False, "value": None,

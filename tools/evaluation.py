@@ -1,8 +1,9 @@
 """The evaluation tool: score one candidate program with the problem's evaluator, in the sandbox.
 
-The evaluator (trusted) is imported only inside the sandboxed worker; this side writes the
-candidate to a scratch folder, runs the worker and turns whatever came back into an
-`EvaluationResult`. Nothing the candidate or the evaluator does makes `evaluate` raise.
+The evaluator (trusted) is imported only inside the jailed workers (tools/workers.py: warm, one
+fork per evaluation; or a Ray cluster's, tools/executors.py); this side hands them the candidate
+and turns whatever came back into an `EvaluationResult`. Nothing the candidate or the evaluator
+does makes `evaluate` raise.
 """
 
 from __future__ import annotations
@@ -10,24 +11,21 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
-import shutil
-import stat
-import sys
-import tempfile
+import threading
+import weakref
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from adrs.tools.executors import Executor
 from adrs.tools.problem import Problem
-from adrs.tools.sandbox import SandboxLimits, SandboxOutcome, run_sandboxed
+from adrs.tools.sandbox import SandboxLimits, SandboxOutcome
+from adrs.tools.workers import PROGRAM_NAME, Request, WorkerPool  # noqa: F401  (PROGRAM_NAME: the name a candidate is evaluated as)
 
 log = logging.getLogger(__name__)
 
-WORKER_PATH = Path(__file__).with_name("_worker.py")
-PROGRAM_NAME = "program.py"
 NOTES_KEY = "evaluation_notes"
 CRASH_TEXT_CHARS = 4000
 RESERVED_KEYS = frozenset({"combined_score", "per_workload", "artifacts", "timings", "error"})
@@ -89,19 +87,47 @@ class EvaluationResult(BaseModel):
 
 
 class EvaluationTool:
-    """Scores candidate programs of one problem; safe to call from several threads at once."""
+    """Scores candidate programs of one problem; safe to call from several threads at once.
+
+    Evaluations go to `executor` when one is given (a Ray cluster), else to a pool of up to
+    `workers` warm jailed workers on this machine, started at the first evaluation. `close()`
+    (or leaving a `with` block) stops them; so does garbage collection.
+    """
 
     def __init__(self, problem: Problem, *, scratch_root: Path | None = None,
-                 limits: SandboxLimits | None = None) -> None:
+                 limits: SandboxLimits | None = None, workers: int = 1,
+                 executor: Executor | None = None) -> None:
         self._problem = problem
         self._scratch_root = Path(scratch_root) if scratch_root is not None else None
-        self._limits = limits or SandboxLimits(
-            timeout_seconds=problem.spec.limits.timeout_seconds,
-            memory_mb=problem.spec.limits.memory_mb)
+        self._limits = limits or default_limits(problem)
+        self._workers = workers
+        self._executor = executor
+        self._lock = threading.Lock()
 
     @property
     def limits(self) -> SandboxLimits:
         return self._limits
+
+    def __enter__(self) -> EvaluationTool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.close()
+
+    def _executor_now(self) -> Executor:
+        with self._lock:
+            if self._executor is None:
+                pool = WorkerPool(self._problem.root, self._limits, size=self._workers,
+                                  scratch_root=self._scratch_root)
+                weakref.finalize(self, pool.close)
+                self._executor = pool
+            return self._executor
 
     def evaluate(self, program_source: str, *, split: Literal["train", "heldout"] = "train",
                  workloads: list[str] | None = None) -> EvaluationResult:
@@ -112,28 +138,14 @@ class EvaluationTool:
             raise ValueError("workloads selects training workloads; it cannot be used with 'heldout'")
         function = FUNCTIONS[split]
         kwargs = {} if workloads is None else {"workloads": [str(name) for name in workloads]}
-        if self._scratch_root is not None:
-            self._scratch_root.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(prefix="adrs-eval-", dir=self._scratch_root))
-        try:
-            program = scratch / PROGRAM_NAME
-            # surrogatepass: odd text reaches the evaluator (which reports it) rather than raising here
-            program.write_text(program_source, encoding="utf-8", errors="surrogatepass")
-            argv = worker_argv(self._problem.evaluator_path, function, program, kwargs)
-            # The evaluator sees its problem folder; the candidate it launches must not.
-            root = self._problem.root
-            outcome = run_sandboxed(argv, cwd=scratch, limits=self._limits,
-                                    read_only=[root, WORKER_PATH], private=[root])
-        finally:
-            _remove_tree(scratch)
+        outcome = self._executor_now().run(Request(function, program_source, kwargs))
         return interpret(outcome, function=function, timeout_seconds=self._limits.timeout_seconds)
 
 
-def worker_argv(evaluator: Path, function: str, program: Path, kwargs: dict) -> list[str]:
-    # Not -I: it would ignore PYTHONHASHSEED from the sandbox's (already clean) environment and
-    # make set orders differ between runs; -s -P keep user site-packages and the cwd off sys.path.
-    return [sys.executable, "-s", "-P", str(WORKER_PATH), str(evaluator), function, str(program),
-            json.dumps(kwargs)]
+def default_limits(problem: Problem) -> SandboxLimits:
+    """What one evaluation may use, from the problem's problem.toml."""
+    return SandboxLimits(timeout_seconds=problem.spec.limits.timeout_seconds,
+                         memory_mb=problem.spec.limits.memory_mb)
 
 
 def interpret(outcome: SandboxOutcome, *, function: str, timeout_seconds: float) -> EvaluationResult:
@@ -270,17 +282,3 @@ def _type_name(value: object) -> str:
 def _short(value: object) -> str:
     text = json.dumps(value) if not isinstance(value, str) else repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _remove_tree(path: Path) -> None:
-    """Delete a scratch folder, even one whose folders the candidate made unreadable."""
-    try:
-        os.chmod(path, stat.S_IRWXU)
-        for root, dirs, _files in os.walk(path):  # top-down: fix a folder before entering it
-            for name in dirs:
-                folder = os.path.join(root, name)
-                if not os.path.islink(folder):
-                    os.chmod(folder, stat.S_IRWXU)
-        shutil.rmtree(path)
-    except OSError as exc:
-        log.warning("could not remove scratch folder %s: %s", path, exc)

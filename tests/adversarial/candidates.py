@@ -222,6 +222,7 @@ CASES: list[Case] = [
         "    for folder, dirs, files in os.walk(top):\n"
         "        if folder.count('/') > 12:\n"
         "            dirs[:] = []\n"
+        "        dirs[:] = [d for d in dirs if d not in ('site-packages', '.git')]  # no seeds there\n"
         "        if 'problem.toml' in files:\n"
         "            try:\n"
         "                text = open(os.path.join(folder, 'problem.toml')).read()\n"
