@@ -11,17 +11,17 @@ from typing import Any
 
 from adrs.agents.interface import ModelSetupError, Team
 from adrs.agents.interface import build_team as build_agents
+from adrs.graph import health
 from adrs.graph.builder import build_graph
+from adrs.graph.containment import describe, evaluation_tool, require_isolation
 from adrs.graph.context import RunContext
 from adrs.graph.rundir import THREAD, Run, RunError, RunPaths, open_run
 from adrs.graph.settings import RunSettings, replay_settings
 from adrs.graph.state import RunInput
 from adrs.tools.evaluation import EvaluationTool
-from adrs.tools.isolation import IsolationError
-from adrs.tools.isolation import current as current_isolation
 from adrs.tools.problem import Problem
 from adrs.workspace.messages import CandidateMessage
-from adrs.workspace.repository import RunRepository
+from adrs.workspace.repository import RunRepository, WorkspaceError
 
 
 def build_team(settings: RunSettings, run_root: Path | None = None) -> Team:
@@ -51,13 +51,14 @@ def create_run(problem: Problem, settings: RunSettings, run_dir: Path) -> RunPat
     leaves no half-made run where `adrs run` or `adrs resume` would trip over it.
     """
     final = RunPaths(run_dir.resolve())
-    _check_sandbox()
+    isolation = require_isolation(settings)  # before any model call and any file written
     if final.root.exists() and not final.root.is_dir():
         raise RunError(f"run directory {run_dir} is a file, not a directory")
     if final.root.exists() and any(final.root.iterdir()):
         raise RunError(f"run directory {run_dir} already exists and is not empty; "
                        f"use `adrs resume {run_dir}` or pick another --run-dir")
-    baseline = EvaluationTool(problem).evaluate(problem.initial_source)
+    with EvaluationTool(problem) as tool:
+        baseline = tool.evaluate(problem.initial_source)
     if not baseline.ok:
         raise RunError(f"the baseline of problem {problem.name} does not evaluate: "
                        f"{baseline.summary_line()}")
@@ -77,7 +78,7 @@ def create_run(problem: Problem, settings: RunSettings, run_dir: Path) -> RunPat
         status="baseline", iteration=0, score=baseline.combined_score,
         metrics=dict(baseline.metrics), per_workload=dict(baseline.per_workload),
         feedback="\n".join(f"{k}: {v}" for k, v in sorted(baseline.artifacts.items())),
-        operator="baseline", model="human"))
+        operator="baseline", model="human", isolation=describe(isolation, settings)))
     repo.set_best(baseline_id)
     settings.save(paths.settings)  # written last: its presence marks a complete layout
     repo.close()
@@ -101,13 +102,13 @@ def execute(run_dir: Path, *, on_update: Callable[[str, dict[str, Any]], None] |
 
 def _drive(run: Run, *, on_update: Callable[[str, dict[str, Any]], None] | None,
            settings: RunSettings, team: Team | None) -> dict[str, Any]:
-    _check_sandbox()
+    isolation = require_isolation(settings)
     paths, problem, repo = run.paths, run.problem, run.repository
     deadline = time.monotonic() + settings.max_minutes * 60 if settings.max_minutes else None
-    context = RunContext(settings=settings, problem=problem, repository=repo,
-                         tool=EvaluationTool(problem), team=team or build_team(settings, paths.root),
-                         deadline=deadline)
-    with run.locked(), run.checkpointer() as saver:
+    with run.locked(), run.checkpointer() as saver, evaluation_tool(problem, settings) as tool:
+        context = RunContext(settings=settings, problem=problem, repository=repo, tool=tool,
+                             team=team or build_team(settings, paths.root), deadline=deadline,
+                             isolation=describe(isolation, settings))
         repo.clear_stale_locks()  # a killed run may have died inside a git command
         graph = build_graph(saver)
         config = {"configurable": THREAD, "recursion_limit": 10 * settings.iterations + 100}
@@ -130,10 +131,15 @@ def _drive(run: Run, *, on_update: Callable[[str, dict[str, Any]], None] | None,
             for chunk in graph.stream(start, config, context=context, stream_mode="updates",
                                       durability="sync"):
                 for node, update in chunk.items():
+                    if node == "select":  # candidates ran: is the repository still whole?
+                        _check_repository(paths.root, health.quick_damage(paths.root))
                     if on_update and isinstance(update, dict):
                         on_update(node, update)
         except ModelSetupError as exc:
             raise RunError(f"{exc}; fix it, then `adrs resume {paths.root}`") from exc
+        except WorkspaceError:
+            _check_repository(paths.root, health.damage(paths.root))  # damage, said as such
+            raise
         return dict(graph.get_state(config).values)
 
 
@@ -143,12 +149,9 @@ def run_status(run_dir: Path) -> dict[str, Any]:
         return dict(build_graph(saver).get_state({"configurable": THREAD}).values)
 
 
-def _check_sandbox() -> None:
-    """Decide the sandbox up front: a bad $ADRS_SANDBOX is one line, not a traceback mid-run."""
-    try:
-        current_isolation()
-    except IsolationError as exc:
-        raise RunError(str(exc)) from exc
+def _check_repository(root: Path, problem: str | None) -> None:
+    if problem is not None:
+        raise RunError(health.damaged_message(root, problem))
 
 
 def _score_of(repo: RunRepository, commit_id: str) -> float:

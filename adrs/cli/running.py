@@ -14,12 +14,14 @@ from rich.table import Table
 from adrs.cli.common import EXPECTED, app, console, fail, short_verdict, status_text
 from adrs.cli.options import ModelFlags, run_settings
 from adrs.graph.catalogue import load_problem
+from adrs.graph.containment import isolation_line
 from adrs.graph.rundir import open_run
 from adrs.graph.runner import build_team, create_run, execute, replay_source, run_status
 from adrs.graph.settings import ROLES, RunSettings, SettingsError
 from adrs.graph.spend import add_usage, describe_faults, describe_usage, total_dollars, total_tokens
 
 MODEL_PANEL = "Model brain (any OpenAI-compatible server; see docs/models.md)"
+EVALUATION_PANEL = "Evaluation (isolation: docs/reliability.md; Ray: docs/scaling.md)"
 
 
 def model_option(help_text: str, *names: str, **extra: Any) -> Any:
@@ -49,11 +51,22 @@ def run(
     record: Annotated[Optional[bool], model_option("Record model requests and answers in the run \\[record].",
                                                    "--record/--no-record", show_default=False)] = None,
     replay: Annotated[Optional[Path], model_option("Reproduce this recorded run, offline, with its settings.")] = None,
+    # Isolation and executors (issues 11 and 13); see docs/reliability.md and docs/scaling.md.
+    unsafe_no_isolation: Annotated[bool, typer.Option(
+        "--unsafe-no-isolation", help="Run model-written code with resource limits only when no "
+        "isolation works here (recorded in the run).", rich_help_panel=EVALUATION_PANEL)] = False,
+    executor: Annotated[Optional[str], typer.Option(help="Where candidates are evaluated: local "
+                                                    "(warm jailed workers) or ray \\[local].",
+                                                    rich_help_panel=EVALUATION_PANEL)] = None,
+    ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster to use with --executor ray "
+                                                       "\\[a local Ray].", rich_help_panel=EVALUATION_PANEL)] = None,
 ) -> None:
     """Evolve a problem's baseline with the agents; every candidate becomes a git commit."""
     values = {"iterations": iterations, "seed": seed, "width": width,
               "max_evaluations": max_evaluations, "target_score": target_score,
-              "max_minutes": max_minutes, "max_dollars": max_dollars, "max_tokens": max_tokens}
+              "max_minutes": max_minutes, "max_dollars": max_dollars, "max_tokens": max_tokens,
+              "unsafe_no_isolation": unsafe_no_isolation or None, "executor": executor,
+              "ray_address": ray_address}
     flags = ModelFlags(model=model, planner=planner_model, coder=coder_model, critic=critic_model,
                        evaluator=evaluator_model, base_url=base_url, record=record)
     try:
@@ -73,13 +86,15 @@ def run(
             settings = run_settings(spec.name, default_iterations=spec.spec.budget.iterations,
                                     values=values, flags=flags, config=config)
         target = run_dir or Path("runs") / f"{spec.name}-{datetime.now():%Y%m%d-%H%M%S}"
+        isolation = isolation_line(settings)  # refuses here, before any model is asked anything
         if settings.model is not None:
             build_team(settings)  # a missing key or a bad replay fails before anything is written
             source = f"replaying {replay}" if replay is not None else (
                 settings.model.base_url or "OPENAI_BASE_URL or OpenAI")
             console.print(f"[bold]model brain[/]: {escape(_role_models(settings))}  "
                           f"[dim]({escape(source)})[/]")
-        console.print(f"[bold]adrs[/] {spec.name}: scoring the baseline…")
+        console.print(f"[bold]adrs[/] {spec.name}: scoring the baseline…  "
+                      f"[dim](isolation: {escape(isolation)})[/]")
         create_run(spec, settings, target)
         console.print(f"run directory: [cyan]{target}[/]  (git -C {target} log --graph --glob=refs/adrs)")
         _drive(target, settings)
@@ -93,6 +108,7 @@ def resume(run_dir: Annotated[Path, typer.Argument(help="The run directory.")]) 
     try:
         with open_run(run_dir) as opened:
             settings = opened.settings
+        console.print(f"[bold]isolation[/]: {escape(isolation_line(settings))}")
         _drive(run_dir, settings)
     except EXPECTED as exc:
         fail(str(exc))

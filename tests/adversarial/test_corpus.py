@@ -26,9 +26,9 @@ from string import Template
 import pytest
 
 from adrs.agents.checks import static_review
-from adrs.tools._launch import descendants
 from adrs.graph.runner import create_run, execute
 from adrs.graph.settings import RunSettings
+from adrs.tools._launch import descendants
 from adrs.tools.evaluation import EvaluationResult, EvaluationTool
 from adrs.tools.isolation import Isolation, current
 from adrs.tools.problem import Problem
