@@ -31,9 +31,8 @@ def damage(root: Path) -> str | None:
 
 
 def damaged_message(root: Path, problem: str) -> str:
-    return (f"the run's git repository at {root} is damaged ({problem}); something outside adrs "
-            f"changed its .git folder (a candidate run with --unsafe-no-isolation can); its "
-            f"history is what `git -C {root} fsck` can still recover")
+    return (f"the run's git repository at {root} is damaged ({problem}): something outside adrs "
+            "changed its .git (an unjailed candidate can; see --unsafe-no-isolation)")
 
 
 def _git_problem(root: Path, args: list[str]) -> str | None:

@@ -191,9 +191,7 @@ class WarmWorker:
                 reader.finish()
             os.close(read_fd)
         if not isinstance(reply, dict):
-            died = "\nsandbox: the evaluation's worker died (killed by the evaluation?)"
-            raise WorkerGone(self._ended(time.monotonic() - started, reply,
-                                         stderr + (died if reply == "gone" else "")))
+            raise WorkerGone(self._ended(time.monotonic() - started, reply, stderr))
         if reply.get("alive_after") or self._strays():  # never reuse a worker that is not clean
             self.close()
         result, result_error = _decode_result(reader.data, reader.overflowed)
@@ -222,21 +220,25 @@ class WarmWorker:
             return "gone"
 
     def _ended(self, duration: float, why: str, stderr: str | None = None) -> SandboxOutcome:
-        """Stop a worker that gave no answer; the outcome of the evaluation it owed."""
+        """Stop a worker that gave no answer: while starting (`stderr` None: its own output
+        says why) or during an evaluation; the outcome of the evaluation it owed."""
         if why == "gone":
             try:  # it is on its way out: let it go with its own exit code
                 self._proc.wait(timeout=GRACE_SECONDS)
             except subprocess.TimeoutExpired:
                 pass
         self.close()
-        code = self._proc.returncode
-        common = dict(stdout_tail="", duration_seconds=duration, result=None,
-                      isolation=self.isolation.kind,
-                      stderr_tail=(_tail(self._log, self.limits.max_output_bytes) if stderr is None
-                                   else stderr).strip())
+        code, starting = self._proc.returncode, stderr is None
+        if stderr is None:
+            stderr = _tail(self._log, self.limits.max_output_bytes)
+        elif why == "gone":  # killed mid-evaluation, most likely by what it evaluated
+            ended = f"killed by {_signal_name(-code)}" if code and code < 0 else f"exit code {code}"
+            stderr += f"\nsandbox: the evaluation's worker died ({ended})"
+        common = dict(stdout_tail="", stderr_tail=stderr.strip(), duration_seconds=duration,
+                      result=None, isolation=self.isolation.kind)
         if why == "timeout":
             return SandboxOutcome(status="timeout", returncode=None, signal_name="SIGKILL", **common)
-        if code is not None and code < 0:
+        if code is not None and code < 0 and starting:
             return SandboxOutcome(status="signalled", returncode=None,
                                   signal_name=_signal_name(-code), **common)
         return SandboxOutcome(status="exited", returncode=code, signal_name=None, **common)

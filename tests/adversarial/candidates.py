@@ -239,6 +239,10 @@ CASES: list[Case] = [
         "        continue\n"
         "    if b'$secret' in data:\n"
         "        raise Escaped('read an API key from /proc')"), BLOCKED, needs_jail=True),
+    Case("reads_the_api_key_from_its_environment", _in_schedule(
+        "import os\n"
+        "if any('$secret' in value for value in os.environ.values()):\n"
+        "    raise Escaped('saw the API key in its environment')"), BLOCKED),
     Case("reads_the_parents_files_through_proc", _in_schedule(
         "import os\n"
         "try:\n"

@@ -30,9 +30,10 @@ from adrs.graph.runner import create_run, execute
 from adrs.graph.settings import RunSettings
 from adrs.tools._launch import descendants
 from adrs.tools.evaluation import EvaluationResult, EvaluationTool
-from adrs.tools.isolation import Isolation, current
+from adrs.tools.isolation import Isolation, IsolationError, current
 from adrs.tools.problem import Problem
 from adrs.tools.sandbox import SandboxLimits
+from adrs.tools.workers import WorkerPool
 from adrs.workspace.repository import RunRepository
 from tests.adversarial.candidates import BLOCKED, CASES, CONTAINED, TRIVIAL, Case, Fail
 
@@ -67,7 +68,7 @@ def problem_toml(original: Path) -> str:
             "[limits]\ntimeout_seconds = 8\nmemory_mb = 2048\n"
             "[budget]\niterations = 2\n"
             "[workloads]\ntrain_seeds = [1]\nheldout_seeds = [101]\n"
-            "[candidate]\ntimeout_seconds = 2\n"
+            "[candidate]\ntimeout_seconds = 3\n"
             f"[critic]\nforbidden_imports = [{forbidden}]\n")
 
 
@@ -143,10 +144,32 @@ def pending_connection(server: socket.socket) -> bool:
     return True
 
 
-@pytest.fixture(scope="module")
-def arena(tmp_path_factory):
-    isolation = current()
-    outside = tmp_path_factory.mktemp("corpus")
+# The corpus runs once per mechanism; the third case, no mechanism at all, is tests/adversarial/
+# test_refusal.py (a model run refuses to start) and `ADRS_SANDBOX=none pytest tests/adversarial`.
+MECHANISMS = ("bwrap", "namespaces")
+
+
+@pytest.fixture(scope="module", params=MECHANISMS)
+def arena(request, tmp_path_factory):
+    with pytest.MonkeyPatch.context() as patch:
+        if os.environ.get("ADRS_SANDBOX", "auto") != "none":  # none: the limits-only pass
+            patch.setenv("ADRS_SANDBOX", request.param)
+        elif request.param != MECHANISMS[0]:
+            pytest.skip("ADRS_SANDBOX=none: the corpus runs once, with resource limits only")
+        patch.setenv("OPENAI_API_KEY", SECRET)  # held by this process, as by `adrs run --model`
+        isolation = isolation_or_skip()
+        yield from _arena(isolation, tmp_path_factory)
+
+
+def isolation_or_skip() -> Isolation:
+    try:
+        return current()
+    except IsolationError as exc:  # this mechanism does not work on this machine
+        pytest.skip(str(exc))
+
+
+def _arena(isolation: Isolation, tmp_path_factory):
+    outside = tmp_path_factory.mktemp(f"corpus-{isolation.kind}")
     problem_dir = outside / "txn_scheduling"
     shutil.copytree(SHIPPED, problem_dir, ignore=shutil.ignore_patterns("__pycache__"))
     (problem_dir / "problem.toml").write_text(problem_toml(SHIPPED / "problem.toml"))
@@ -169,13 +192,16 @@ def arena(tmp_path_factory):
                               env={"PATH": os.environ.get("PATH", ""), "OPENAI_API_KEY": SECRET})
     scratch_root = outside / "scratch"
     limits = problem.spec.limits
-    tool = EvaluationTool(Problem.load(run_dir / ".adrs" / "problem"), scratch_root=scratch_root,
-                          limits=SandboxLimits(timeout_seconds=limits.timeout_seconds,
-                                               memory_mb=limits.memory_mb, max_processes=64))
+    sandbox_limits = SandboxLimits(timeout_seconds=limits.timeout_seconds,
+                                   memory_mb=limits.memory_mb, max_processes=64)
+    pool = WorkerPool(run_dir / ".adrs" / "problem", sandbox_limits, scratch_root=scratch_root)
+    tool = EvaluationTool(Problem.load(run_dir / ".adrs" / "problem"), executor=pool,
+                          limits=sandbox_limits)
     trivial = tool.evaluate(TRIVIAL_PROGRAM)
     assert trivial.ok, trivial.error
-    watched = [run_dir, problem_dir, decoy.parent]
-    places = {"run": str(run_dir), "problem": str(run_dir / ".adrs" / "problem"),
+    # The evaluator runs from the pool's private copy of the problem: that is what to attack.
+    watched = [run_dir, problem_dir, decoy.parent, pool.problem_root]
+    places = {"run": str(run_dir), "problem": str(pool.problem_root),
               "shipped": str(SHIPPED), "outside": str(outside), "source": str(decoy),
               "token": TOKEN, "secret": SECRET, "port": str(server.getsockname()[1]),
               "unix_socket": str(unix_path)}
@@ -185,6 +211,7 @@ def arena(tmp_path_factory):
                 fingerprint=fingerprint(watched), server=server, unix_server=unix_server)
     keeper.kill()
     keeper.wait()
+    tool.close()
     server.close()
     unix_server.close()
 
@@ -209,7 +236,7 @@ def check_expectation(case: Case, result: EvaluationResult, trivial_score: float
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_hostile_candidate_is_contained(arena: Arena, case: Case) -> None:
     if case.needs_jail and not arena.isolation.jailed:
-        pytest.skip(f"needs the bubblewrap jail ({arena.isolation.reason})")
+        pytest.skip(f"needs a jail ({arena.isolation.reason})")
     result = arena.tool.evaluate(Template(case.source).substitute(arena.places))
     check_expectation(case, result, arena.trivial_score)
     assert result.duration_seconds < arena.tool.limits.timeout_seconds + 2
