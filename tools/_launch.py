@@ -23,6 +23,7 @@ Always: no_new_privs, and death with the process that started it.
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import json
 import os
 import resource
@@ -42,11 +43,10 @@ def main(argv: list[str]) -> None:
     if config.get("cgroup"):
         with open(os.path.join(config["cgroup"], "cgroup.procs"), "w") as procs:
             procs.write("0")
-    sys.path.insert(0, HERE)
     namespaces = config.get("namespaces")
+    if namespaces or config.get("drop_caps"):
+        jail = sibling("namespaces")
     if namespaces:
-        import namespaces as jail  # noqa: PLC0415  (by path: see the module docstring)
-
         if "enter" in namespaces:
             jail.enter(namespaces["enter"])
         else:
@@ -60,8 +60,6 @@ def main(argv: list[str]) -> None:
             soft, hard = min(soft, ceiling), min(hard, ceiling)
         resource.setrlimit(kind, (soft, hard))
     if config.get("drop_caps"):
-        import namespaces as jail  # noqa: PLC0415
-
         jail.drop_bounding_set()
     if config.get("user") is not None:
         uid, gid = config["user"]
@@ -75,9 +73,8 @@ def main(argv: list[str]) -> None:
     if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
         fail("cannot set no_new_privs", 126)
     if config.get("landlock"):
-        import landlock  # noqa: PLC0415
-
-        landlock.restrict(read=config["landlock"]["read"], write=config["landlock"]["write"])
+        sibling("landlock").restrict(read=config["landlock"]["read"],
+                                     write=config["landlock"]["write"])
     for name in config.get("unset", []):
         os.environ.pop(name, None)
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # a change of user cleared it
@@ -85,6 +82,15 @@ def main(argv: list[str]) -> None:
         os.execvp(command[0], command)
     except OSError as exc:
         fail(f"cannot run {command[0]!r}: {exc}", 127)
+
+
+def sibling(name: str):
+    """A module of this folder, loaded from its file: under Landlock the folder itself may not be
+    listable (only the files are allowed), which the import system's path finder needs."""
+    spec = importlib.util.spec_from_file_location(name, os.path.join(HERE, f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def supervise() -> None:

@@ -17,6 +17,7 @@ it), empties the scratch folder, and answers with how the child ended. One reque
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import json
 import os
 import resource
@@ -31,7 +32,7 @@ import time
 
 CONTROL_FD_ENV = "ADRS_CONTROL_FD"
 HERE = os.path.dirname(os.path.abspath(__file__))
-PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 4, 36
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 1, 4, 36
 HEADER = struct.Struct("!I")
 MAX_FRAME = 64 << 20
 FDS_PER_REQUEST = 3
@@ -80,9 +81,10 @@ def main(argv: list[str]) -> int:
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # orphans of an evaluation come back here
     libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # no evaluation may ptrace or read this process
-    sys.path.insert(0, HERE)
-    import _launch  # noqa: PLC0415  (by path: see the module docstring)
-    import _worker  # noqa: PLC0415
+    spec = importlib.util.spec_from_file_location("_launch", os.path.join(HERE, "_launch.py"))
+    _launch = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(_launch)
+    _worker = _launch.sibling("_worker")
 
     try:
         module, failure = _worker._load_evaluator(argv[1]), None
@@ -109,7 +111,7 @@ def serve(request: dict, fds: list[int], control: socket.socket, scratch: str, e
     started = time.monotonic()
     pid = os.fork()
     if pid == 0:
-        _child(request, fds, control, program, evaluate, worker)
+        _child(request, fds, control, program, evaluate, worker, launch)
     for fd in fds:
         os.close(fd)
     finished = _wait(pid, request["timeout"])
@@ -131,10 +133,11 @@ def serve(request: dict, fds: list[int], control: socket.socket, scratch: str, e
 
 
 def _child(request: dict, fds: list[int], control: socket.socket, program: str, evaluate,
-           worker) -> None:
+           worker, launch) -> None:
     """The evaluation's own process; never returns."""
     code = 70
     try:
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # dies with its worker
         os.setsid()
         out, err, result = fds
         os.dup2(out, 1)
@@ -148,9 +151,7 @@ def _child(request: dict, fds: list[int], control: socket.socket, program: str, 
                 soft, hard = min(soft, ceiling), min(hard, ceiling)
             resource.setrlimit(kind, (soft, hard))
         if request.get("landlock"):
-            import landlock  # noqa: PLC0415
-
-            landlock.restrict(**request["landlock"])
+            launch.sibling("landlock").restrict(**request["landlock"])
         payload = evaluate({"function_name": request["function"], "program_path": program,
                             "kwargs": request["kwargs"]})
         worker._send(result, payload)

@@ -1,12 +1,14 @@
 """The adversarial corpus, each candidate through the real EvaluationTool of a real run.
 
-The arena is a real run of a copy of problems/txn_scheduling (one seed per family, a 2 s budget for
-the candidate, 8 s for the whole evaluation); its git repository sits next to the scratch folders,
-where a candidate that escaped could reach it. After every candidate: its failure reason (or the
-trivial score, never more), no process of it left, nothing outside its scratch changed, no
-connection made. After the corpus: `git fsck` is clean and every commit is still there.
+The arena is a real run of a copy of problems/txn_scheduling (one seed per family, a 3 s budget for
+the candidate, 8 s for the whole evaluation) evaluated by a pool of warm jailed workers; its git
+repository sits next to the scratch folders, where a candidate that escaped could reach it. After
+every candidate: its failure reason (or the trivial score, never more), no process of it left
+(by the marker in its command line, and below the idle workers), nothing outside its scratch
+changed, no connection made, the API key this process holds never seen. After the corpus:
+`git fsck --strict` is clean and every commit is still there.
 
-Cases marked needs_jail are skipped when bubblewrap is not in force (see docs/reliability.md).
+Cases marked needs_jail are skipped without a jail (ADRS_SANDBOX=none; see docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -144,18 +146,17 @@ def pending_connection(server: socket.socket) -> bool:
     return True
 
 
-# The corpus runs once per mechanism; the third case, no mechanism at all, is tests/adversarial/
-# test_refusal.py (a model run refuses to start) and `ADRS_SANDBOX=none pytest tests/adversarial`.
-MECHANISMS = ("bwrap", "namespaces")
+# The corpus runs once per mechanism: bubblewrap and the namespace jail, or the one ADRS_SANDBOX
+# names (landlock; none for resource limits only). The third case of the issue, no mechanism at
+# all, is tests/adversarial/test_refusal.py: a model run refuses to start.
+_ASKED = os.environ.get("ADRS_SANDBOX", "auto")
+MECHANISMS = ("bwrap", "namespaces") if _ASKED == "auto" else (_ASKED,)
 
 
 @pytest.fixture(scope="module", params=MECHANISMS)
 def arena(request, tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
-        if os.environ.get("ADRS_SANDBOX", "auto") != "none":  # none: the limits-only pass
-            patch.setenv("ADRS_SANDBOX", request.param)
-        elif request.param != MECHANISMS[0]:
-            pytest.skip("ADRS_SANDBOX=none: the corpus runs once, with resource limits only")
+        patch.setenv("ADRS_SANDBOX", request.param)
         patch.setenv("OPENAI_API_KEY", SECRET)  # held by this process, as by `adrs run --model`
         isolation = isolation_or_skip()
         yield from _arena(isolation, tmp_path_factory)
