@@ -49,6 +49,7 @@ from adrs.tools.sandbox import (
 SERVE_PATH = Path(__file__).with_name("_serve.py")
 WORKER_PATH = Path(__file__).with_name("_worker.py")
 PROGRAM_NAME = "program.py"
+SCRATCH_PREFIX, STAGE_PREFIX = "adrs-w-", "adrs-problem-"  # then the owning pid and a dash
 GRACE_SECONDS = 10.0  # past an evaluation's timeout before its worker counts as stuck
 # A worker forks per evaluation: numeric libraries must not start thread pools before the fork.
 THREAD_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -83,6 +84,17 @@ def free_uid(seed: int) -> int:
         if uid not in used:
             return uid
     raise RuntimeError("no free user id for a worker")
+
+
+def clear_stale(folder: Path | None) -> None:
+    """Remove the scratch folders and problem copies of adrs processes that are gone."""
+    if folder is None or not folder.is_dir():
+        return
+    for prefix in (SCRATCH_PREFIX, STAGE_PREFIX):
+        for path in folder.glob(f"{prefix}*-*"):
+            pid = path.name.removeprefix(prefix).split("-")[0]
+            if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                shutil.rmtree(path, ignore_errors=True)
 
 
 class TaskCounter:
@@ -125,7 +137,8 @@ class WarmWorker:
             uid = free_uid(os.getpid() * 64 + next(_NUMBERS))
             isolation = replace(isolation, user=(uid, uid))
         self.limits, self.isolation, self.cgroup = limits, isolation, cgroup
-        self.scratch = Path(tempfile.mkdtemp(prefix="adrs-w-", dir=scratch_root)).resolve()
+        self.scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-",
+                                              dir=scratch_root)).resolve()
         if isolation.user is not None:
             os.chown(self.scratch, *isolation.user)
         shown = [problem_root, SERVE_PATH, WORKER_PATH]
@@ -270,7 +283,9 @@ class WorkerPool:
         if scratch_root is not None:
             Path(scratch_root).mkdir(parents=True, exist_ok=True)
         # A private copy in a neutral place: nothing the workers see names the run it came from.
-        self._stage = Path(tempfile.mkdtemp(prefix="adrs-problem-"))
+        for folder in (Path(tempfile.gettempdir()), scratch_root):
+            clear_stale(folder)  # left by adrs processes killed before they could clean up
+        self._stage = Path(tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{os.getpid()}-"))
         os.chmod(self._stage, 0o755)  # readable by `nobody`, whom the jail becomes under root
         self.problem_root = self._stage / "problem"
         shutil.copytree(problem_root, self.problem_root,

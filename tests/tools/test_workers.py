@@ -172,3 +172,14 @@ def test_the_pool_copies_the_problem_and_removes_everything_on_close(tmp_path):
         assert worker._strays() == 0
     pool.close()
     assert not staged.exists() and list((tmp_path / "scratch").iterdir()) == []
+
+
+def test_folders_of_killed_adrs_processes_are_cleared(tmp_path):
+    problem = make_problem(tmp_path, REPORTER)
+    scratch_root = tmp_path / "scratch"
+    dead = scratch_root / "adrs-w-999999999-abc"  # no such process: SIGKILLed long ago
+    (dead / "left").mkdir(parents=True)
+    alive = scratch_root / f"adrs-w-{os.getpid()}-abc"  # this process: not touched
+    alive.mkdir()
+    WorkerPool(problem.root, LIMITS, scratch_root=scratch_root).close()
+    assert not dead.exists() and alive.exists()
