@@ -90,6 +90,11 @@ def main(argv: list[str]) -> int:
         module, failure = _worker._load_evaluator(argv[1]), None
     except BaseException as exc:  # reported with every request, as a cold worker would
         module, failure = None, _worker._failure("import", exc)
+    def evaluate(function_name: str, program_path: str, kwargs: dict) -> dict:
+        if failure is not None:
+            return failure
+        return _worker.call(module, function_name, program_path, kwargs)
+
     send_message(control, {"ready": os.getpid()})
     scratch = os.getcwd()
     while True:
@@ -97,9 +102,9 @@ def main(argv: list[str]) -> int:
             request, fds = recv_message(control, FDS_PER_REQUEST)
         except EOFError:
             return 0
-        reply = serve(request, fds, control, scratch, lambda kwargs: _worker.call(module, **kwargs)
-                      if failure is None else failure, _worker, _launch)
-        send_message(control, reply)
+        for fd in fds:
+            os.set_inheritable(fd, False)  # what the evaluation execs gets none of them
+        send_message(control, serve(request, fds, control, scratch, evaluate, _worker, _launch))
 
 
 def serve(request: dict, fds: list[int], control: socket.socket, scratch: str, evaluate,
@@ -116,10 +121,11 @@ def serve(request: dict, fds: list[int], control: socket.socket, scratch: str, e
         os.close(fd)
     finished = _wait(pid, request["timeout"])
     if not finished:
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        for kill in (os.killpg, os.kill):  # its group, and itself should it have none yet
+            try:
+                kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
     _, status = os.waitpid(pid, 0)
     duration = time.monotonic() - started
     killed, alive = launch.kill_descendants()
@@ -152,8 +158,7 @@ def _child(request: dict, fds: list[int], control: socket.socket, program: str, 
             resource.setrlimit(kind, (soft, hard))
         if request.get("landlock"):
             launch.sibling("landlock").restrict(**request["landlock"])
-        payload = evaluate({"function_name": request["function"], "program_path": program,
-                            "kwargs": request["kwargs"]})
+        payload = evaluate(request["function"], program, request["kwargs"])
         worker._send(result, payload)
         code = 0 if payload["ok"] else 1
         for stream in (sys.stdout, sys.stderr):

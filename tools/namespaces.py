@@ -2,18 +2,21 @@
 
 Stdlib only (ctypes for mount, pivot_root and capabilities) and importing nothing from adrs: the
 sandbox's launcher loads this file by path. Two entry points, both of which fork: the calling
-process stays outside as a proxy that waits for the jailed process and exits with its status, and
-the jailed process (PID 1 of a new PID namespace) returns from the call ready to exec its command.
+process stays outside as a proxy that waits for the jail and exits with its command's status; PID 1
+of the new PID namespace stays as a small init; and PID 2 returns from the call, inside the jail,
+ready to exec the command (a process ignores signals it sends to its own init: the command must
+not be PID 1).
 
 - `enter(view)` builds the outer jail, as bubblewrap would: new user (unless root), mount, PID,
   network, IPC and UTS namespaces; a fresh root holding read-only binds of the listed paths only,
-  a private /tmp, a minimal /dev, a new /proc, and one writable scratch folder.
+  a read-only /tmp, a minimal /dev, a new /proc, and one writable scratch folder.
 - `hide(spec)` builds a nested jail from inside the outer one: a new user, mount, PID and network
   namespace in which the listed folders are empty and read-only, /proc is empty and /tmp is
   read-only except the scratch folder.
 
 When the command exits, so does PID 1, and the kernel kills every process left in the namespace
-(however it detached); PID 1 dies when its proxy dies (PR_SET_PDEATHSIG).
+(however it detached); PID 1 dies when its proxy dies, and the proxy when the process that started
+it does (PR_SET_PDEATHSIG).
 """
 
 from __future__ import annotations
@@ -105,7 +108,7 @@ def clear_capabilities() -> None:
 
 
 def enter(view: dict) -> None:
-    """Become PID 1 of a new outer jail (see the module docstring); `view` holds:
+    """Build the outer jail and return inside it (see the module docstring); `view` holds:
     read_only (paths shown read-only), symlinks ([[target, name]]), scratch (the writable folder
     and working directory), tmp_bytes (size of /tmp), user_ns (False when running as root)."""
     uid, gid = os.getuid(), os.getgid()
@@ -122,8 +125,8 @@ def enter(view: dict) -> None:
 
 
 def hide(spec: dict) -> None:
-    """Become PID 1 of a nested jail; `spec` holds hidden (folders shown empty and read-only),
-    scratch (stays writable) and keep (paths under /tmp that stay visible, read-only)."""
+    """Build a nested jail and return inside it; `spec` holds hidden (folders shown empty and
+    read-only), scratch (stays writable) and keep (paths under /tmp that stay visible, read-only)."""
     uid, gid = os.getuid(), os.getgid()
     unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC)
     _map_ids(uid, gid)
@@ -184,8 +187,7 @@ def _become_pid_one() -> None:
 
 
 def _start_command() -> None:
-    """As PID 1, fork the process that runs the command and stay as its init: the kernel ignores
-    signals a process sends to its own init, so the command must not be PID 1 (as in bubblewrap).
+    """As PID 1, fork the process that runs the command and stay as its init (as bubblewrap does).
     When the command ends, so does PID 1, and with it every process left in the namespace."""
     pid = os.fork()
     if pid == 0:

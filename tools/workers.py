@@ -123,7 +123,8 @@ class WorkerGone(RuntimeError):
     """The worker could not start or stopped answering; `outcome` says how it ended."""
 
     def __init__(self, outcome: SandboxOutcome) -> None:
-        super().__init__(outcome.stderr_tail.strip().splitlines()[-1:] or ["worker gone"])
+        lines = outcome.stderr_tail.strip().splitlines()
+        super().__init__(lines[-1] if lines else "the worker is gone")
         self.outcome = outcome
 
 
