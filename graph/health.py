@@ -12,18 +12,20 @@ GIT_TIMEOUT = 60.0
 
 
 def quick_damage(root: Path) -> str | None:
-    """A cheap check for every step: HEAD and the run's refs name commits git can read."""
-    if _git_problem(root, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]) is not None:
-        try:
-            head = (Path(root) / ".git" / "HEAD").read_bytes()[:60]
-        except OSError as exc:
-            return f".git/HEAD cannot be read: {exc.strerror}"
-        return f".git/HEAD names no commit: {head!r}"
-    return _git_problem(root, ["for-each-ref", "--format=%(objectname)", "refs/adrs"])
+    """A check for every step, of constant cost: HEAD (which points at the best program's ref)
+    names a commit git can read."""
+    if _git_problem(root, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]) is None:
+        return None
+    try:
+        head = (Path(root) / ".git" / "HEAD").read_bytes()[:60]
+    except OSError as exc:
+        return f".git/HEAD cannot be read: {exc.strerror}"
+    return f".git/HEAD names no commit: {head!r}"
 
 
 def damage(root: Path) -> str | None:
-    """Why the repository is damaged (one line), or None: the quick check, then `git fsck`."""
+    """Why the repository is damaged (one line), or None: the quick check, then `git fsck`
+    (its cost grows with the run: only after something failed)."""
     if not (Path(root) / ".git").is_dir():
         return "its .git folder is missing"
     return quick_damage(root) or _git_problem(
