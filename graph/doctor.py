@@ -7,6 +7,7 @@ import os
 from adrs.graph.catalogue import catalogue, load_problem
 from adrs.tools.diagnostics import (
     Check,
+    cgroup_check,
     endpoint_check,
     isolation_check,
     packages_check,
@@ -18,9 +19,10 @@ __all__ = ["Check", "checks"]
 
 
 def checks(problem: str | None = None, base_url: str | None = None) -> list[Check]:
-    """Isolation (with a probe), git, Python, the packages of one problem (or of every problem
-    adrs knows) and, when one is configured, the model endpoint."""
-    found = [isolation_check(), version_check("git", ["git", "--version"]), python_check()]
+    """Isolation (with a probe), the cgroup subtree, git, Python, the packages of one problem (or
+    of every problem adrs knows) and, when one is configured, the model endpoint."""
+    found = [isolation_check(), cgroup_check(), version_check("git", ["git", "--version"]),
+             python_check()]
     if problem is not None:
         spec = load_problem(problem)
         found.append(packages_check(spec.name, spec.root))

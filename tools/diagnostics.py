@@ -1,7 +1,7 @@
 """What this machine gives adrs, one check at a time (`adrs doctor` shows them).
 
 Each check returns a `Check`: passed (True), failed (False) or not applicable (None), and one line
-saying what was found. None of them changes anything on the machine.
+saying what was found. None of them leaves anything behind on the machine.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from adrs.tools.cgroup import delegated
 from adrs.tools.isolation import IsolationError, current
 from adrs.tools.sandbox import SandboxLimits, run_sandboxed
 
@@ -82,6 +83,15 @@ def isolation_check() -> Check:
 
 def _yes(flag: bool) -> str:
     return "yes" if flag else "no"
+
+
+def cgroup_check() -> Check:
+    """Whether a cgroup v2 subtree can hold the workers, and what it gives (made, then removed)."""
+    tree = delegated("doctor")
+    if isinstance(tree, str):
+        return Check("cgroup", None, f"none: {tree}")
+    tree.close()
+    return Check("cgroup", True if tree.controllers else None, tree.note)
 
 
 def version_check(name: str, argv: list[str]) -> Check:

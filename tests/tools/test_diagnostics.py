@@ -57,6 +57,7 @@ def test_doctor_reports_each_check_in_one_line(toy_dir, models_server, monkeypat
     assert isolation.startswith("ok") and "writes its scratch yes, beside it no, reaches " \
         "loopback no" in isolation
     assert line_of(lines, "git").startswith("ok") and "git version" in line_of(lines, "git")
+    assert "cgroup" in "".join(lines) and not line_of(lines, "cgroup").startswith("FAIL")
     assert line_of(lines, "python").startswith("ok")
     assert line_of(lines, "problem toy").startswith("ok")
     assert line_of(lines, "model endpoint").endswith(f"{models_server} answers (1 models: loop-model)")
