@@ -28,6 +28,7 @@ test: $(VENV)/.test-deps
 
 bench: $(BIN)/adrs
 	$(BIN)/python bench/bench_evaluators.py
+	$(BIN)/python bench/bench_jail.py
 
 clean:
 	rm -rf $(VENV) runs

@@ -83,5 +83,5 @@ def check_problem(name_or_path: str, *, evaluator: str | None = None, config: Pa
                   data_dir: Path | None = None) -> CheckReport:
     """Load a problem (as `adrs run` would) and score its baseline twice, side by side."""
     problem = load_problem(name_or_path, evaluator, config)
-    tool = EvaluationTool(problem, data_dir=data_dir)
-    return CheckReport(problem, score_twice(tool, problem.initial_source))
+    with EvaluationTool(problem, workers=2, data_dir=data_dir) as tool:
+        return CheckReport(problem, score_twice(tool, problem.initial_source))

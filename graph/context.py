@@ -20,6 +20,7 @@ class RunContext:
     tool: EvaluationTool
     team: Team
     deadline: float | None = None  # time.monotonic() value after which the run stops
+    isolation: str = ""  # what candidates run under: every commit's Isolation trailer
 
     def out_of_time(self) -> bool:
         return self.deadline is not None and time.monotonic() >= self.deadline

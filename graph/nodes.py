@@ -64,7 +64,7 @@ def select(state: RunState, runtime: Runtime[RunContext]) -> Command[Literal["pl
         if outcome["program_blob"]:
             commit_id = repo.commit_candidate(key=key, parent=outcome["parent_id"],
                                               source=repo.read_blob(outcome["program_blob"]),
-                                              message=commit_message(outcome))
+                                              message=commit_message(outcome, ctx.isolation))
         if commit_id and outcome.get("note"):
             repo.add_note(commit_id, outcome["note"])
         score = outcome["score"]
@@ -133,7 +133,7 @@ def report(state: RunState, runtime: Runtime[RunContext]) -> dict:
     }}
 
 
-def commit_message(outcome: Outcome) -> CandidateMessage:
+def commit_message(outcome: Outcome, isolation: str = "") -> CandidateMessage:
     """The commit carries the rationale in its body and the figures in its trailers."""
     verdict = outcome["verdict"]
     if outcome["revisions"]:
@@ -145,4 +145,5 @@ def commit_message(outcome: Outcome) -> CandidateMessage:
         score=outcome["score"], metrics=outcome["metrics"], per_workload=outcome["per_workload"],
         operator=outcome["operator"], model=outcome["model"], fingerprint=outcome["fingerprint"],
         extra_parents=[outcome["second_parent_id"]] if outcome["second_parent_id"] else [],
+        isolation=isolation,
     )

@@ -20,6 +20,7 @@ from pathlib import Path
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from adrs.agents.interface import RECORDINGS_DIR
+from adrs.graph import health
 from adrs.graph.settings import RunSettings
 from adrs.tools.problem import Problem
 from adrs.workspace.repository import RunRepository, WorkspaceError
@@ -106,7 +107,8 @@ def open_run(run_dir: Path) -> Run:
     try:
         repo = RunRepository.open(paths.root)
     except WorkspaceError as exc:
-        raise RunError(str(exc)) from exc
+        damage = health.damage(paths.root) if (paths.root / ".git").exists() else None
+        raise RunError(health.damaged_message(paths.root, damage) if damage else str(exc)) from exc
     return Run(paths=paths, settings=settings, problem=problem, repository=repo)
 
 

@@ -13,18 +13,17 @@ from typing import Any
 from adrs.agents.interface import ModelSetupError, Team, count_constants
 from adrs.agents.interface import build_team as build_agents
 from adrs.agents.interface import probe_models as probe_agents
+from adrs.graph import health
 from adrs.graph.builder import build_graph
+from adrs.graph.containment import describe, evaluation_tool, require_isolation
 from adrs.graph.context import RunContext
 from adrs.graph.rundir import THREAD, Run, RunError, RunPaths, open_run
 from adrs.graph.settings import RunSettings, replay_settings
 from adrs.graph.state import RunInput
 from adrs.tools.baseline import ProblemWarning, score_twice
-from adrs.tools.evaluation import EvaluationTool
-from adrs.tools.isolation import IsolationError
-from adrs.tools.isolation import current as current_isolation
 from adrs.tools.problem import Problem
 from adrs.workspace.messages import CandidateMessage
-from adrs.workspace.repository import RunRepository
+from adrs.workspace.repository import RunRepository, WorkspaceError
 
 
 def build_team(settings: RunSettings, run_root: Path | None = None) -> Team:
@@ -68,7 +67,7 @@ def create_run(problem: Problem, settings: RunSettings, run_dir: Path, *,
     `notify`, once (default: a ProblemWarning).
     """
     final = RunPaths(run_dir.resolve())
-    _check_sandbox()
+    isolation = require_isolation(settings)  # before any model call and any file written
     if final.root.exists() and not final.root.is_dir():
         raise RunError(f"run directory {run_dir} is a file, not a directory")
     if final.root.exists() and any(final.root.iterdir()):
@@ -79,7 +78,8 @@ def create_run(problem: Problem, settings: RunSettings, run_dir: Path, *,
         raise RunError(f"the offline brain tunes numeric constants, and the evolvable region of "
                        f"{problem.spec.evolve_file} has none: run {problem.name} with a model (--model)")
     # Scored twice, side by side: an evaluator that scores one program two ways is flagged.
-    check = score_twice(evaluation_tool(problem, settings), problem.initial_source)
+    with evaluation_tool(problem, settings.model_copy(update={"width": 2})) as tool:
+        check = score_twice(tool, problem.initial_source)
     baseline = check.first
     if not baseline.ok and not problem.from_scratch:
         raise RunError(f"the baseline of problem {problem.name} does not evaluate: "
@@ -103,7 +103,7 @@ def create_run(problem: Problem, settings: RunSettings, run_dir: Path, *,
         metrics=dict(baseline.metrics), per_workload=dict(baseline.per_workload),
         feedback="\n".join([f"error: {baseline.error}"] * (not baseline.ok)  # from scratch
                            + [f"{k}: {v}" for k, v in sorted(baseline.artifacts.items())]),
-        operator="baseline", model="human"))
+        operator="baseline", model="human", isolation=describe(isolation, settings)))
     repo.set_best(baseline_id)
     settings.save(paths.settings)  # written last: its presence marks a complete layout
     repo.close()
@@ -131,14 +131,13 @@ def execute(run_dir: Path, *, on_update: Callable[[str, dict[str, Any]], None] |
 
 def _drive(run: Run, *, on_update: Callable[[str, dict[str, Any]], None] | None,
            settings: RunSettings, team: Team | None) -> dict[str, Any]:
-    _check_sandbox()
+    isolation = require_isolation(settings)
     paths, problem, repo = run.paths, run.problem, run.repository
     deadline = time.monotonic() + settings.max_minutes * 60 if settings.max_minutes else None
-    context = RunContext(settings=settings, problem=problem, repository=repo,
-                         tool=evaluation_tool(problem, settings),
-                         team=team or build_team(settings, paths.root),
-                         deadline=deadline)
-    with run.locked(), run.checkpointer() as saver:
+    with run.locked(), run.checkpointer() as saver, evaluation_tool(problem, settings) as tool:
+        context = RunContext(settings=settings, problem=problem, repository=repo, tool=tool,
+                             team=team or build_team(settings, paths.root), deadline=deadline,
+                             isolation=describe(isolation, settings))
         repo.clear_stale_locks()  # a killed run may have died inside a git command
         graph = build_graph(saver)
         config = {"configurable": THREAD, "recursion_limit": 10 * settings.iterations + 100}
@@ -163,17 +162,16 @@ def _drive(run: Run, *, on_update: Callable[[str, dict[str, Any]], None] | None,
             for chunk in graph.stream(start, config, context=context, stream_mode="updates",
                                       durability="sync"):
                 for node, update in chunk.items():
+                    if node == "select":  # candidates ran: is the repository still whole?
+                        _check_repository(paths.root, health.quick_damage(paths.root))
                     if on_update and isinstance(update, dict):
                         on_update(node, update)
         except ModelSetupError as exc:
             raise RunError(f"{exc}; fix it, then `adrs resume {paths.root}`") from exc
+        except WorkspaceError:
+            _check_repository(paths.root, health.damage(paths.root))  # damage, said as such
+            raise
         return dict(graph.get_state(config).values)
-
-
-def evaluation_tool(problem: Problem, settings: RunSettings) -> EvaluationTool:
-    """The run's evaluation tool: the problem's environment (installed once) and the user's data."""
-    data = Path(settings.data_dir) if settings.data_dir else None
-    return EvaluationTool(problem, data_dir=data)
 
 
 def run_status(run_dir: Path) -> dict[str, Any]:
@@ -182,12 +180,9 @@ def run_status(run_dir: Path) -> dict[str, Any]:
         return dict(build_graph(saver).get_state({"configurable": THREAD}).values)
 
 
-def _check_sandbox() -> None:
-    """Decide the sandbox up front: a bad $ADRS_SANDBOX is one line, not a traceback mid-run."""
-    try:
-        current_isolation()
-    except IsolationError as exc:
-        raise RunError(str(exc)) from exc
+def _check_repository(root: Path, problem: str | None) -> None:
+    if problem is not None:
+        raise RunError(health.damaged_message(root, problem))
 
 
 def _score_of(repo: RunRepository, commit_id: str) -> float:

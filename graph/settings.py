@@ -55,6 +55,13 @@ class RunSettings(BaseModel):
         if not path.is_dir():
             raise ValueError(f"data {value} is a file, not a folder")
         return str(path.resolve())
+    # Isolation and executors (issues 11 and 13): where and how candidates are evaluated.
+    unsafe_no_isolation: bool = Field(False, description="Let code written by a model run with "
+                                      "resource limits only when no isolation works here.")
+    executor: Literal["local", "ray"] = Field("local", description="Evaluate on this machine's "
+                                              "warm jailed workers, or on a Ray cluster's.")
+    ray_address: str | None = Field(None, description="The Ray cluster (ray.init's address); "
+                                    "None starts a local Ray.")
 
     @model_validator(mode="after")
     def _brain_has_its_settings(self) -> RunSettings:
@@ -62,11 +69,19 @@ class RunSettings(BaseModel):
             raise ValueError("the model brain needs model settings (and only it has them)")
         if self.model is None and (self.max_dollars is not None or self.max_tokens is not None):
             raise ValueError("--max-dollars and --max-tokens need the model brain (--model)")
+        if self.ray_address is not None and self.executor != "ray":
+            raise ValueError("--ray-address needs --executor ray")
         if self.model is not None and self.max_dollars is not None and self.model.unpriced():
             names = ", ".join(self.model.unpriced())
             raise ValueError(f"--max-dollars needs a price for {names} "
                              f"([prices.\"{self.model.unpriced()[0]}\"] in --config)")
         return self
+
+    @property
+    def writes_code(self) -> bool:
+        """Candidates are code written by a model (or replayed from one), not the offline
+        brain's numeric edits of the user's own program: they never run without isolation."""
+        return self.brain != "offline"
 
     @classmethod
     def build(cls, **values: object) -> RunSettings:

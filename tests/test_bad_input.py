@@ -153,7 +153,7 @@ def test_an_invalid_setting_gets_one_line(flags, message, tmp_path):
 def test_an_unknown_sandbox_mode_gets_one_line(monkeypatch, tmp_path):
     monkeypatch.setenv("ADRS_SANDBOX", "paper-bag")
     code, out = adrs("run", TOY, "--run-dir", tmp_path / "run")
-    assert code == 2 and "ADRS_SANDBOX='paper-bag' is not one of auto, bwrap, rlimits" in \
+    assert code == 2 and "ADRS_SANDBOX='paper-bag' is not one of auto, bwrap, namespaces, landlock, none" in \
         error_line(out)
     assert not (tmp_path / "run").exists()
 

@@ -81,11 +81,24 @@ def run(evaluator_path: str, function_name: str, program_path: str, kwargs: dict
     try:
         module = _load_evaluator(evaluator_path)
     except BaseException as exc:  # SystemExit/KeyboardInterrupt included: all are reported
-        failure = _failure("import", exc)
-        if isinstance(exc, ModuleNotFoundError):
-            failure["missing_modules"] = (_sibling("requirements").missing_modules(evaluator_path)
-                                          or [name for name in [exc.name] if name])
-        return failure
+        return import_failure(evaluator_path, exc)
+    return call(module, function_name, program_path, kwargs, options)
+
+
+def import_failure(evaluator_path: str, exc: BaseException) -> dict:
+    """The report of an evaluator that did not import, naming the modules it lacks."""
+    failure = _failure("import", exc)
+    if isinstance(exc, ModuleNotFoundError):
+        failure["missing_modules"] = (_sibling("requirements").missing_modules(evaluator_path)
+                                      or [name for name in [exc.name] if name])
+    return failure
+
+
+def call(module, function_name: str, program_path: str, kwargs: dict,
+         options: dict | None = None) -> dict:
+    """Call a function of the imported evaluator, or its cascade of stages (a warm worker imports
+    the evaluator once and calls this in each fork: _serve.py)."""
+    options = options or {}
     staged = cascade.wanted(module, function_name, kwargs, options.get("cascade"))
     function = getattr(module, function_name, None)
     if not staged and not callable(function):

@@ -1,8 +1,9 @@
 """The evaluation tool: score one candidate program with the problem's evaluator, in the sandbox.
 
-The evaluator (trusted) is imported only inside the sandboxed worker; this side writes the
-candidate to a scratch folder, runs the worker and turns whatever came back into an
-`EvaluationResult`. Nothing the candidate or the evaluator does makes `evaluate` raise.
+The evaluator (trusted) is imported only inside the jailed workers (tools/workers.py: warm, one
+fork per evaluation; or a Ray cluster's, tools/executors.py); this side hands them the candidate
+and turns whatever came back into an `EvaluationResult`. Nothing the candidate or the evaluator
+does makes `evaluate` raise.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ import json
 import logging
 import math
 import os
-import shutil
-import stat
 import sys
-import tempfile
+import threading
+import weakref
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -22,16 +22,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from adrs.tools import requirements, results
+from adrs.tools.executors import Executor
 from adrs.tools.problem import Problem, ProblemError
-from adrs.tools.sandbox import SandboxLimits, SandboxOutcome, run_sandboxed
-from adrs.tools.workdir import mirror
+from adrs.tools.sandbox import SandboxLimits, SandboxOutcome
+from adrs.tools.workers import EvaluatorSetup, Request, WorkerPool
 
 log = logging.getLogger(__name__)
 
-WORKER_PATH = Path(__file__).with_name("_worker.py")
-# What the worker loads by path besides itself (it runs without the adrs package).
-WORKER_FILES = tuple(Path(__file__).with_name(name) for name in (
-    "results.py", "cascade.py", "requirements.py", "peer_shims"))
 PROGRAM_STEM = "program"  # the candidate's file: program.py, or program.c for a C problem
 DATA_ENV = "ADRS_DATA_DIR"
 NOTES_KEY = "evaluation_notes"
@@ -96,33 +93,50 @@ class EvaluationResult(BaseModel):
 
 
 class EvaluationTool:
-    """Scores candidate programs of one problem; safe to call from several threads at once."""
+    """Scores candidate programs of one problem; safe to call from several threads at once.
+
+    Evaluations go to `executor` when one is given (a Ray cluster), else to a pool of up to
+    `workers` warm jailed workers on this machine, started at the first evaluation. `close()`
+    (or leaving a `with` block) stops them; so does garbage collection.
+    """
 
     def __init__(self, problem: Problem, *, scratch_root: Path | None = None,
-                 limits: SandboxLimits | None = None, data_dir: Path | None = None) -> None:
+                 limits: SandboxLimits | None = None, workers: int = 1,
+                 executor: Executor | None = None, data_dir: Path | None = None) -> None:
         """Installs the problem's requirements first (cached); a ProblemError if they cannot be.
         `data_dir`: the user's data, shown read-only and named by $ADRS_DATA_DIR."""
         self._problem = problem
         self._scratch_root = Path(scratch_root) if scratch_root is not None else None
-        self._limits = limits or SandboxLimits(
-            timeout_seconds=problem.spec.limits.timeout_seconds,
-            memory_mb=problem.spec.limits.memory_mb)
-        environment = problem.spec.environment
-        try:
-            self._python = requirements.interpreter_for(requirements.declared(
-                problem.evaluator_path, environment.requirements), problem.name)
-            self._env = requirements.variables(environment.variables, environment.pass_through,
-                                               os.environ)
-        except requirements.RequirementsError as exc:
-            raise ProblemError(str(exc)) from exc
-        self._read_only = [self._python.parent.parent] if self._python else []
-        if data_dir is not None:
-            self._env[DATA_ENV] = str(Path(data_dir).resolve())
-            self._read_only.append(Path(data_dir).resolve())
+        self._limits = limits or default_limits(problem)
+        self._workers = workers
+        self._executor = executor
+        self._lock = threading.Lock()
+        self.setup = evaluator_setup(problem, data_dir)
 
     @property
     def limits(self) -> SandboxLimits:
         return self._limits
+
+    def __enter__(self) -> EvaluationTool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.close()
+
+    def _executor_now(self) -> Executor:
+        with self._lock:
+            if self._executor is None:
+                pool = WorkerPool(self._problem.root, self._limits, size=self._workers,
+                                  scratch_root=self._scratch_root, setup=self.setup)
+                weakref.finalize(self, pool.close)
+                self._executor = pool
+            return self._executor
 
     def evaluate(self, program_source: str, *, split: Literal["train", "heldout"] = "train",
                  workloads: list[str] | None = None) -> EvaluationResult:
@@ -133,42 +147,40 @@ class EvaluationTool:
             raise ValueError("workloads selects training workloads; it cannot be used with 'heldout'")
         function = FUNCTIONS[split]
         kwargs = {} if workloads is None else {"workloads": [str(name) for name in workloads]}
-        spec = self._problem.spec
-        # The evaluator runs in a mirror of its own folder (tools/workdir.py).
-        workdir = Path(spec.evaluator_file).parent
-        options = {"cascade": spec.evaluation.cascade,
-                   "thresholds": list(spec.evaluation.cascade_thresholds),
-                   "workdir": workdir.as_posix()}
-        if self._scratch_root is not None:
-            self._scratch_root.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(prefix="adrs-eval-", dir=self._scratch_root))
-        try:
-            root = self._problem.root
-            mirror(root, scratch)
-            program = scratch / workdir / (PROGRAM_STEM + self._problem.evolve_suffix)
-            program.parent.mkdir(parents=True, exist_ok=True)
-            if os.path.lexists(program):
-                program.unlink()  # a mirrored link: writing through it would change the problem
-            # surrogatepass: odd text reaches the evaluator (which reports it) rather than raising here
-            program.write_text(program_source, encoding="utf-8", errors="surrogatepass")
-            argv = worker_argv(self._problem.evaluator_path, function, program, kwargs,
-                               options=options, python=self._python)
-            # The evaluator sees its problem folder; the candidate it launches must not.
-            outcome = run_sandboxed(argv, cwd=scratch, limits=self._limits, env=self._env,
-                                    read_only=[root, WORKER_PATH, *WORKER_FILES, *self._read_only],
-                                    private=[root])
-        finally:
-            _remove_tree(scratch)
+        outcome = self._executor_now().run(Request(function, program_source, kwargs))
         return interpret(outcome, function=function, timeout_seconds=self._limits.timeout_seconds,
-                         timing_metrics=spec.timing_metrics)
+                         timing_metrics=self._problem.spec.timing_metrics)
 
 
-def worker_argv(evaluator: Path, function: str, program: Path, kwargs: dict, *,
-                options: dict | None = None, python: Path | None = None) -> list[str]:
-    # Not -I: it would ignore PYTHONHASHSEED from the sandbox's (already clean) environment and
-    # make set orders differ between runs; -s -P keep user site-packages and the cwd off sys.path.
-    return [str(python or sys.executable), "-s", "-P", str(WORKER_PATH), str(evaluator), function,
-            str(program), json.dumps(kwargs), json.dumps(options or {})]
+def evaluator_setup(problem: Problem, data_dir: Path | None = None) -> EvaluatorSetup:
+    """How the problem's evaluator runs: in a mirror of its own folder, under the Python of the
+    problem's declared requirements (installed once, cached), with its declared variables and the
+    user's data. A ProblemError (one line) when the requirements cannot be installed."""
+    spec = problem.spec
+    environment = spec.environment
+    try:
+        python = requirements.interpreter_for(requirements.declared(
+            problem.evaluator_path, environment.requirements), problem.name)
+        env = requirements.variables(environment.variables, environment.pass_through, os.environ)
+    except requirements.RequirementsError as exc:
+        raise ProblemError(str(exc)) from exc
+    read_only = [python.parent.parent] if python else []
+    if data_dir is not None:
+        env[DATA_ENV] = str(Path(data_dir).resolve())
+        read_only.append(Path(data_dir).resolve())
+    return EvaluatorSetup(
+        evaluator=problem.evaluator_path.relative_to(problem.root).as_posix(),
+        workdir=Path(spec.evaluator_file).parent.as_posix(),
+        program_name=PROGRAM_STEM + problem.evolve_suffix,
+        python=str(python or sys.executable), env=env, read_only=tuple(read_only),
+        options={"cascade": spec.evaluation.cascade,
+                 "thresholds": list(spec.evaluation.cascade_thresholds)})
+
+
+def default_limits(problem: Problem) -> SandboxLimits:
+    """What one evaluation may use, from the problem's problem.toml."""
+    return SandboxLimits(timeout_seconds=problem.spec.limits.timeout_seconds,
+                         memory_mb=problem.spec.limits.memory_mb)
 
 
 def interpret(outcome: SandboxOutcome, *, function: str, timeout_seconds: float,
@@ -248,15 +260,6 @@ def _type_name(value: object) -> str:
             bool: "a bool", int: "an int", float: "a float"}.get(type(value), type(value).__name__)
 
 
-def _remove_tree(path: Path) -> None:
-    """Delete a scratch folder, even one whose folders the candidate made unreadable."""
-    try:
-        os.chmod(path, stat.S_IRWXU)
-        for root, dirs, _files in os.walk(path):  # top-down: fix a folder before entering it
-            for name in dirs:
-                folder = os.path.join(root, name)
-                if not os.path.islink(folder):
-                    os.chmod(folder, stat.S_IRWXU)
-        shutil.rmtree(path)
-    except OSError as exc:
-        log.warning("could not remove scratch folder %s: %s", path, exc)
+def _short(value: object) -> str:
+    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

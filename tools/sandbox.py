@@ -1,10 +1,10 @@
 """Run one command in a contained child process: resource limits, a clean environment, its own
 process group (killed whole at the end), bounded output and a JSON result channel.
 
-Always: rlimits + a process group + a clean environment. When bubblewrap works on the machine
-(tools/isolation.py) the command also runs jailed: a read-only view of what it needs, one writable
-scratch folder, no network, its own PID namespace, and (when adrs runs as root) the `nobody` user.
-`build_command` is the one place where the command is wrapped.
+Always: rlimits + a process group + a clean environment. Under the isolation the machine allows
+(tools/isolation.py decides, tools/jail.py builds) the command also runs jailed: a read-only view
+of what it needs, one writable scratch folder, no network, nothing of it left alive afterwards,
+and (when adrs runs as root) the `nobody` user. `build_command` is where the command is wrapped.
 """
 
 from __future__ import annotations
@@ -24,44 +24,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
 
-from adrs.tools.isolation import CANDIDATE_PREFIX_ENV, Isolation, candidate_prefix, current, jail_argv
+from adrs.tools.isolation import CANDIDATE_PREFIX_ENV, current
+from adrs.tools.jail import Isolation, Kind, candidate_prefix, command
 
 RESULT_FD_ENV = "ADRS_RESULT_FD"
 MAX_RESULT_BYTES = 16 << 20
 _MIB = 1 << 20
 _POLL_MS = 50
+SWEEP_SECONDS = 2.0
 _JAILED_SIGNAL_CODES = range(129, 128 + 65)
-
-# Runs before the real command (python -I -S -c), inside the jail if there is one: sets the
-# rlimits, drops to the given user (root only), then execs argv. A launcher instead of
-# subprocess's preexec_fn, because preexec_fn may deadlock when the parent has threads
-# (evaluations are started from several threads at once).
-_LAUNCHER = """\
-import json, os, resource, sys
-config = json.loads(sys.argv[1])
-for name, soft, hard in config["rlimits"]:
-    kind = getattr(resource, name)
-    ceiling = resource.getrlimit(kind)[1]
-    if ceiling != resource.RLIM_INFINITY:
-        soft, hard = min(soft, ceiling), min(hard, ceiling)
-    resource.setrlimit(kind, (soft, hard))
-for name in config["unset"]:
-    os.environ.pop(name, None)
-if config["user"] is not None:
-    uid, gid = config["user"]
-    os.setgroups([])
-    os.setgid(gid)
-    os.setuid(uid)
-    if os.getuid() != uid or os.geteuid() != uid:
-        sys.stderr.write("sandbox: could not drop to uid %d\\n" % uid)
-        sys.exit(126)
-try:
-    os.execvp(sys.argv[2], sys.argv[2:])
-except OSError as exc:
-    sys.stderr.write(f"sandbox: cannot run {sys.argv[2]!r}: {exc}\\n")
-    sys.exit(127)
-"""
-
 
 @dataclass(frozen=True)
 class SandboxLimits:
@@ -104,7 +75,7 @@ class SandboxOutcome:
     duration_seconds: float
     result: dict | None              # JSON object the child wrote on the result channel, if any
     result_error: str | None = None  # why bytes on the result channel gave no `result`
-    isolation: Literal["bwrap", "rlimits"] = "rlimits"  # the containment it ran under
+    isolation: Kind = "none"         # the containment it ran under
 
 
 def rlimits(limits: SandboxLimits, *, tasks_now: int = 0) -> list[tuple[str, int, int]]:
@@ -129,23 +100,18 @@ def rlimits(limits: SandboxLimits, *, tasks_now: int = 0) -> list[tuple[str, int
 def build_command(argv: Sequence[str], limits: SandboxLimits, *,
                   isolation: Isolation | None = None, cwd: Path | None = None,
                   read_only: Sequence[Path] = ()) -> list[str]:
-    """The argv actually executed: [bwrap jail --] launcher (rlimits, user) argv.
+    """The argv actually executed: the launcher (rlimits, user) in the isolation's jail.
 
-    Without an isolation (or with the fallback one) this is the launcher alone; in the jail, `cwd`
-    is its one writable folder and `read_only` what else the command must see.
+    Without an isolation this is the launcher alone; in a jail, `cwd` is its one writable folder
+    and `read_only` what else the command must see.
     """
-    user = isolation.user if isolation is not None and isolation.jailed else None
-    config = {"rlimits": rlimits(limits, tasks_now=count_tasks(user[0] if user else os.geteuid())),
-              "user": list(user) if user else None,
-              # bwrap exports PWD after --chdir; the command's environment stays the one asked for.
-              "unset": ["PWD"] if isolation is not None and isolation.jailed else []}
-    launcher = [sys.executable, "-I", "-S", "-c", _LAUNCHER, json.dumps(config), *argv]
-    if isolation is None or not isolation.jailed:
-        return launcher
-    if cwd is None:
+    isolation = isolation or Isolation("none", "no isolation asked for")
+    user = isolation.user
+    limits_now = rlimits(limits, tasks_now=count_tasks(user[0] if user else os.geteuid()))
+    if isolation.jailed and cwd is None:
         raise ValueError("a jailed command needs its scratch folder (cwd)")
-    visible = [*read_only, Path(sys.executable)]
-    return jail_argv(isolation, scratch=cwd, read_only=visible) + launcher
+    return command(isolation, argv, scratch=Path(cwd or "."), read_only=read_only,
+                   rlimits=limits_now)
 
 
 def count_tasks(uid: int) -> int:
@@ -185,7 +151,7 @@ def clean_env(cwd: Path, extra: dict[str, str] | None) -> dict[str, str]:
 
 def run_sandboxed(argv: list[str], *, cwd: Path, limits: SandboxLimits,
                   env: dict[str, str] | None = None, read_only: Sequence[Path] = (),
-                  private: Sequence[Path] = ()) -> SandboxOutcome:
+                  private: Sequence[Path] = (), isolation: Isolation | None = None) -> SandboxOutcome:
     """Run argv under `limits` in cwd and wait for it; raises only for the caller's own mistakes
     (empty argv, missing cwd) or OS failures, never for what the child does.
 
@@ -193,20 +159,21 @@ def run_sandboxed(argv: list[str], *, cwd: Path, limits: SandboxLimits,
     `nobody` user when adrs runs as root). `read_only` are the other paths the command needs
     (its script, its data); `private` are those its own children must not see: a jailed command
     gets $ADRS_CANDIDATE_PREFIX, a nested jail hiding them, to put in front of their argv.
+    `isolation` defaults to the machine's (tools/isolation.py).
     """
     if not argv:
         raise ValueError("run_sandboxed needs a non-empty argv")
     cwd = Path(cwd).resolve()
     if not cwd.is_dir():
         raise ValueError(f"sandbox cwd is not a directory: {cwd}")
-    isolation = current()
+    isolation = isolation or current()
     extra = dict(env or {})
     if isolation.jailed:
         if isolation.user is not None:
             os.chown(cwd, *isolation.user)
         if isolation.nested and private:
-            extra[CANDIDATE_PREFIX_ENV] = json.dumps(
-                candidate_prefix(isolation, scratch=cwd, hidden=list(private)))
+            extra[CANDIDATE_PREFIX_ENV] = json.dumps(candidate_prefix(
+                isolation, scratch=cwd, hidden=list(private), read_only=read_only))
     command = build_command(argv, limits, isolation=isolation, cwd=cwd, read_only=read_only)
     read_fd, write_fd = os.pipe()
     reader = _ChannelReader(read_fd, MAX_RESULT_BYTES)
@@ -223,6 +190,10 @@ def run_sandboxed(argv: list[str], *, cwd: Path, limits: SandboxLimits,
                 os.close(write_fd)  # the parent keeps no writer, so EOF comes when the child is gone
             reader.start()
             exited = _wait_for_exit(proc.pid, limits.timeout_seconds)
+            if not exited and isolation.kind == "landlock":
+                # Its supervisor kills the command and sweeps what it left, then exits.
+                proc.terminate()
+                _wait_for_exit(proc.pid, SWEEP_SECONDS)
             # The leader is still an unreaped zombie here, so its pgid cannot have been reused.
             _kill_group(proc.pid)
             returncode = proc.wait()
@@ -240,7 +211,7 @@ def run_sandboxed(argv: list[str], *, cwd: Path, limits: SandboxLimits,
     elif returncode < 0:
         status, code, sig = "signalled", None, _signal_name(-returncode)
     elif isolation.jailed and _JAILED_SIGNAL_CODES.start <= returncode < _JAILED_SIGNAL_CODES.stop:
-        # bwrap reports a command killed by signal N as exit code 128 + N.
+        # A jail's proxy (bwrap, or the launcher) reports a command killed by signal N as 128 + N.
         status, code, sig = "signalled", None, _signal_name(returncode - 128)
     else:
         status, code, sig = "exited", returncode, None

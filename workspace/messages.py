@@ -97,6 +97,8 @@ class CandidateMessage(BaseModel):
     model: str = Field("offline", description="The model that wrote it (Agent-Model trailer).")
     fingerprint: str = Field("", description="The critic's duplicate key.")
     extra_parents: list[str] = Field(default_factory=list, description="Other parents (shas).")
+    isolation: str = Field("", description="The isolation the candidate ran under (bwrap, "
+                           "namespaces, landlock, none); Isolation trailer.")
 
     @field_validator("summary")
     @classmethod
@@ -121,7 +123,7 @@ class CandidateMessage(BaseModel):
             text = text[: FEEDBACK_MAX - 1].rstrip() + ELLIPSIS
         return text
 
-    @field_validator("operator", "model", "fingerprint")
+    @field_validator("operator", "model", "fingerprint", "isolation")
     @classmethod
     def _trailer_value(cls, value: str) -> str:
         return _collapse(value)
@@ -164,6 +166,8 @@ class CandidateMessage(BaseModel):
         if self.operator:
             pairs.append(("Operator", self.operator))
         pairs.append(("Agent-Model", self.model))
+        if self.isolation:
+            pairs.append(("Isolation", self.isolation))
         if self.fingerprint:
             pairs.append(("Fingerprint", self.fingerprint))
         pairs += [("Also-From", sha) for sha in self.extra_parents]
@@ -230,7 +234,7 @@ def _parse_figure(value: str) -> tuple[str, float]:
 def _parse_trailers(block: str) -> dict[str, object]:
     singles = {"Status": "status", "Iteration": "iteration", "Slot": "slot", "Island": "island",
                "Score": "score", "Operator": "operator", "Agent-Model": "model",
-               "Fingerprint": "fingerprint"}
+               "Fingerprint": "fingerprint", "Isolation": "isolation"}
     fields: dict[str, object] = {}
     parents: list[str] = []
     metrics: dict[str, float] = {}

@@ -14,12 +14,14 @@ from rich.table import Table
 from adrs.cli.common import EXPECTED, app, console, fail, short_verdict, status_text
 from adrs.cli.options import ModelFlags, run_settings
 from adrs.graph.catalogue import is_peer_config, load_problem
+from adrs.graph.containment import isolation_line
 from adrs.graph.rundir import RunError, open_run
 from adrs.graph.runner import build_team, create_run, execute, probe_models, replay_source, run_status
 from adrs.graph.settings import ROLES, RunSettings, SettingsError
 from adrs.graph.spend import add_usage, describe_faults, describe_usage, total_dollars, total_tokens
 
 MODEL_PANEL = "Model brain (any OpenAI-compatible server; see docs/models.md)"
+EVALUATION_PANEL = "Evaluation (isolation: docs/reliability.md; Ray: docs/scaling.md)"
 
 
 def model_option(help_text: str, *names: str, **extra: Any) -> Any:
@@ -66,12 +68,23 @@ def run(
                                                       "$ADRS_DATA_DIR \\[problem.toml's data, else its seeded data].")] = None,
     offline: Annotated[bool, typer.Option("--offline", help="The offline brain, even when the problem's "
                                                             "config.yaml names a model.")] = False,
+    # Isolation and executors (issues 11 and 13); see docs/reliability.md and docs/scaling.md.
+    unsafe_no_isolation: Annotated[bool, typer.Option(
+        "--unsafe-no-isolation", help="Run model-written code with resource limits only when no "
+        "isolation works here (recorded in the run).", rich_help_panel=EVALUATION_PANEL)] = False,
+    executor: Annotated[Optional[str], typer.Option(help="Where candidates are evaluated: local "
+                                                    "(warm jailed workers) or ray \\[local].",
+                                                    rich_help_panel=EVALUATION_PANEL)] = None,
+    ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster to use with --executor ray "
+                                                       "\\[a local Ray].", rich_help_panel=EVALUATION_PANEL)] = None,
 ) -> None:
     """Evolve a problem's baseline with the agents; every candidate becomes a git commit."""
     values = {"iterations": iterations, "seed": seed, "width": width,
               "max_evaluations": max_evaluations, "target_score": target_score,
               "max_minutes": max_minutes, "max_dollars": max_dollars, "max_tokens": max_tokens,
-              "data_dir": str(data) if data is not None else None}
+              "data_dir": str(data) if data is not None else None,
+              "unsafe_no_isolation": unsafe_no_isolation or None, "executor": executor,
+              "ray_address": ray_address}
     flags = ModelFlags(model=model, planner=planner, coder=coder, critic=critic,
                        evaluator=evaluator, base_url=base_url, record=record,
                        max_concurrent_requests=max_concurrent_requests)
@@ -104,6 +117,7 @@ def run(
                 raise SettingsError(f"{spec.name} has no initial program, and the offline brain "
                                     "only tunes one: name it (adrs run PROGRAM EVALUATOR) or --model")
         target = run_dir or Path("runs") / f"{spec.name}-{datetime.now():%Y%m%d-%H%M%S}"
+        isolation = isolation_line(settings)  # refuses here, before any model is asked anything
         if settings.model is not None:
             try:
                 build_team(settings)  # a missing key or a bad replay fails before anything is written
@@ -119,7 +133,8 @@ def run(
             if replay is None:  # what each endpoint accepts; a refusal stops here, nothing written
                 settings = probe_models(settings)
                 _say_fallbacks(settings)
-        console.print(f"[bold]adrs[/] {spec.name}: scoring the baseline…")
+        console.print(f"[bold]adrs[/] {spec.name}: scoring the baseline…  "
+                      f"[dim](isolation: {escape(isolation)})[/]")
         create_run(spec, settings, target,
                    notify=lambda note: console.print(f"[bold yellow]warning:[/] {escape(note)}"))
         console.print(f"run directory: [cyan]{target}[/]  (git -C {target} log --graph --glob=refs/adrs)")
@@ -134,6 +149,7 @@ def resume(run_dir: Annotated[Path, typer.Argument(help="The run directory.")]) 
     try:
         with open_run(run_dir) as opened:
             settings = opened.settings
+        console.print(f"[bold]isolation[/]: {escape(isolation_line(settings))}")
         _drive(run_dir, settings)
     except EXPECTED as exc:
         fail(str(exc))

@@ -224,6 +224,7 @@ CASES: list[Case] = [
         "    for folder, dirs, files in os.walk(top):\n"
         "        if folder.count('/') > 12:\n"
         "            dirs[:] = []\n"
+        "        dirs[:] = [d for d in dirs if d not in ('site-packages', '.git')]  # no seeds there\n"
         "        if 'problem.toml' in files:\n"
         "            try:\n"
         "                text = open(os.path.join(folder, 'problem.toml')).read()\n"
@@ -240,6 +241,10 @@ CASES: list[Case] = [
         "        continue\n"
         "    if b'$secret' in data:\n"
         "        raise Escaped('read an API key from /proc')"), BLOCKED, needs_jail=True),
+    Case("reads_the_api_key_from_its_environment", _in_schedule(
+        "import os\n"
+        "if any('$secret' in value for value in os.environ.values()):\n"
+        "    raise Escaped('saw the API key in its environment')"), BLOCKED),
     Case("reads_the_parents_files_through_proc", _in_schedule(
         "import os\n"
         "try:\n"

@@ -1,12 +1,14 @@
 """The adversarial corpus, each candidate through the real EvaluationTool of a real run.
 
-The arena is a real run of a copy of problems/txn_scheduling (one seed per family, a 2 s budget for
-the candidate, 8 s for the whole evaluation); its git repository sits next to the scratch folders,
-where a candidate that escaped could reach it. After every candidate: its failure reason (or the
-trivial score, never more), no process of it left, nothing outside its scratch changed, no
-connection made. After the corpus: `git fsck` is clean and every commit is still there.
+The arena is a real run of a copy of problems/txn_scheduling (one seed per family, a 3 s budget for
+the candidate, 8 s for the whole evaluation) evaluated by a pool of warm jailed workers; its git
+repository sits next to the scratch folders, where a candidate that escaped could reach it. After
+every candidate: its failure reason (or the trivial score, never more), no process of it left
+(by the marker in its command line, and below the idle workers), nothing outside its scratch
+changed, no connection made, the API key this process holds never seen. After the corpus:
+`git fsck --strict` is clean and every commit is still there.
 
-Cases marked needs_jail are skipped when bubblewrap is not in force (see docs/reliability.md).
+Cases marked needs_jail are skipped without a jail (ADRS_SANDBOX=none; see docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -28,10 +30,12 @@ import pytest
 from adrs.agents.checks import static_review
 from adrs.graph.runner import create_run, execute
 from adrs.graph.settings import RunSettings
+from adrs.tools._launch import descendants
 from adrs.tools.evaluation import EvaluationResult, EvaluationTool
-from adrs.tools.isolation import Isolation, current
+from adrs.tools.isolation import Isolation, IsolationError, current
 from adrs.tools.problem import Problem
 from adrs.tools.sandbox import SandboxLimits
+from adrs.tools.workers import WorkerPool
 from adrs.workspace.repository import RunRepository
 from tests.adversarial.candidates import BLOCKED, CASES, CONTAINED, TRIVIAL, Case, Fail
 
@@ -66,7 +70,7 @@ def problem_toml(original: Path) -> str:
             "[limits]\ntimeout_seconds = 8\nmemory_mb = 2048\n"
             "[budget]\niterations = 2\n"
             "[workloads]\ntrain_seeds = [1]\nheldout_seeds = [101]\n"
-            "[candidate]\ntimeout_seconds = 2\n"
+            "[candidate]\ntimeout_seconds = 3\n"
             f"[critic]\nforbidden_imports = [{forbidden}]\n")
 
 
@@ -106,9 +110,29 @@ def survivors(markers: list[str]) -> list[str]:
     return found
 
 
+def worker_children() -> list[str]:
+    """Processes below an idle warm worker (tools/_serve.py): whatever an evaluation left."""
+    workers = [int(entry.name) for entry in os.scandir("/proc") if _is_worker(entry.name)]
+    return [f"{pid}: {_cmdline(str(pid))[:200]!r}" for worker in workers
+            for pid in descendants(worker)]
+
+
+def _is_worker(pid: str) -> bool:
+    args = _cmdline(pid).split(b"\0")  # python -s -P .../_serve.py evaluator.py
+    return pid.isdigit() and len(args) > 3 and args[1:3] == [b"-s", b"-P"] \
+        and args[3].endswith(b"_serve.py")
+
+
+def _cmdline(pid: str) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def wait_for_no_survivors(markers: list[str], within: float = 5.0) -> list[str]:
     deadline = time.monotonic() + within
-    while (left := survivors(markers)) and time.monotonic() < deadline:
+    while (left := survivors(markers) + worker_children()) and time.monotonic() < deadline:
         time.sleep(0.05)
     return left
 
@@ -122,10 +146,31 @@ def pending_connection(server: socket.socket) -> bool:
     return True
 
 
-@pytest.fixture(scope="module")
-def arena(tmp_path_factory):
-    isolation = current()
-    outside = tmp_path_factory.mktemp("corpus")
+# The corpus runs once per mechanism: bubblewrap and the namespace jail, or the one ADRS_SANDBOX
+# names (landlock; none for resource limits only). The third case of the issue, no mechanism at
+# all, is tests/adversarial/test_refusal.py: a model run refuses to start.
+_ASKED = os.environ.get("ADRS_SANDBOX", "auto")
+MECHANISMS = ("bwrap", "namespaces") if _ASKED == "auto" else (_ASKED,)
+
+
+@pytest.fixture(scope="module", params=MECHANISMS)
+def arena(request, tmp_path_factory):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ADRS_SANDBOX", request.param)
+        patch.setenv("OPENAI_API_KEY", SECRET)  # held by this process, as by `adrs run --model`
+        isolation = isolation_or_skip()
+        yield from _arena(isolation, tmp_path_factory)
+
+
+def isolation_or_skip() -> Isolation:
+    try:
+        return current()
+    except IsolationError as exc:  # this mechanism does not work on this machine
+        pytest.skip(str(exc))
+
+
+def _arena(isolation: Isolation, tmp_path_factory):
+    outside = tmp_path_factory.mktemp(f"corpus-{isolation.kind}")
     problem_dir = outside / "txn_scheduling"
     shutil.copytree(SHIPPED, problem_dir, ignore=shutil.ignore_patterns("__pycache__"))
     (problem_dir / "problem.toml").write_text(problem_toml(SHIPPED / "problem.toml"))
@@ -148,13 +193,16 @@ def arena(tmp_path_factory):
                               env={"PATH": os.environ.get("PATH", ""), "OPENAI_API_KEY": SECRET})
     scratch_root = outside / "scratch"
     limits = problem.spec.limits
-    tool = EvaluationTool(Problem.load(run_dir / ".adrs" / "problem"), scratch_root=scratch_root,
-                          limits=SandboxLimits(timeout_seconds=limits.timeout_seconds,
-                                               memory_mb=limits.memory_mb, max_processes=64))
+    sandbox_limits = SandboxLimits(timeout_seconds=limits.timeout_seconds,
+                                   memory_mb=limits.memory_mb, max_processes=64)
+    pool = WorkerPool(run_dir / ".adrs" / "problem", sandbox_limits, scratch_root=scratch_root)
+    tool = EvaluationTool(Problem.load(run_dir / ".adrs" / "problem"), executor=pool,
+                          limits=sandbox_limits)
     trivial = tool.evaluate(TRIVIAL_PROGRAM)
     assert trivial.ok, trivial.error
-    watched = [run_dir, problem_dir, decoy.parent]
-    places = {"run": str(run_dir), "problem": str(run_dir / ".adrs" / "problem"),
+    # The evaluator runs from the pool's private copy of the problem: that is what to attack.
+    watched = [run_dir, problem_dir, decoy.parent, pool.problem_root]
+    places = {"run": str(run_dir), "problem": str(pool.problem_root),
               "shipped": str(SHIPPED), "outside": str(outside), "source": str(decoy),
               "token": TOKEN, "secret": SECRET, "port": str(server.getsockname()[1]),
               "unix_socket": str(unix_path)}
@@ -164,6 +212,7 @@ def arena(tmp_path_factory):
                 fingerprint=fingerprint(watched), server=server, unix_server=unix_server)
     keeper.kill()
     keeper.wait()
+    tool.close()
     server.close()
     unix_server.close()
 
@@ -188,16 +237,23 @@ def check_expectation(case: Case, result: EvaluationResult, trivial_score: float
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_hostile_candidate_is_contained(arena: Arena, case: Case) -> None:
     if case.needs_jail and not arena.isolation.jailed:
-        pytest.skip(f"needs the bubblewrap jail ({arena.isolation.reason})")
+        pytest.skip(f"needs a jail ({arena.isolation.reason})")
     result = arena.tool.evaluate(Template(case.source).substitute(arena.places))
     check_expectation(case, result, arena.trivial_score)
     assert result.duration_seconds < arena.tool.limits.timeout_seconds + 2
-    markers = [TOKEN, str(arena.scratch_root)]
-    assert wait_for_no_survivors(markers) == []
+    assert wait_for_no_survivors([TOKEN]) == []
     assert fingerprint(arena.watched) == arena.fingerprint, "a file outside scratch changed"
     assert not Path("/tmp", TOKEN).exists()
     assert not pending_connection(arena.server) and not pending_connection(arena.unix_server)
-    assert list(arena.scratch_root.iterdir()) == []  # every scratch folder was removed
+    for folder in arena.scratch_root.iterdir():  # the warm workers' scratch folders hold
+        assert only_mirror(folder), folder      # nothing but the problem's mirror again
+
+
+def only_mirror(folder: Path) -> bool:
+    """A scratch folder back to the mirror of the problem folder: links and folders of links."""
+    return not (folder / "program.py").exists() and all(
+        path.is_symlink() or (path.is_dir() and not path.is_symlink())
+        for path in folder.rglob("*"))
 
 
 def test_the_corpus_is_big_enough() -> None:

@@ -42,9 +42,9 @@ def make_problem(root: Path, evaluator: str, *, timeout: float = 2, memory: int 
     return Problem.load(folder)
 
 
-def tool_for(tmp_path: Path, evaluator: str, **kwargs) -> EvaluationTool:
+def tool_for(tmp_path: Path, evaluator: str, *, workers: int = 1, **kwargs) -> EvaluationTool:
     return EvaluationTool(make_problem(tmp_path, SCORING + textwrap.dedent(evaluator), **kwargs),
-                          scratch_root=tmp_path / "scratch")
+                          scratch_root=tmp_path / "scratch", workers=workers)
 
 
 def program(value: object) -> str:
@@ -268,6 +268,14 @@ def test_sibling_import_scratch_and_no_bytecode(tmp_path):
     scratch = Path(result.artifacts["cwd"])
     assert result.artifacts["program"] == str(scratch / "program.py")
     assert scratch.parent == (tmp_path / "scratch").resolve()
+    # The warm worker emptied its scratch folder back to the mirror of the problem folder: links
+    # to the problem's files (tools/workdir.py), and nothing of the evaluation.
+    left = list(scratch.iterdir())
+    assert left and all(path.is_symlink() for path in left)
+    assert not (scratch / "program.py").exists()
+    # The evaluator ran from a private copy: neither it nor its folder names the problem's.
+    assert str(tmp_path / "problem") not in result.artifacts["program"]
+    tool.close()
     assert not scratch.exists()
     assert not (tmp_path / "problem" / "__pycache__").exists()
 
@@ -279,13 +287,17 @@ def test_concurrent_evaluations_from_two_threads(tmp_path):
         def evaluate(program_path):
             time.sleep(0.3)  # overlap the two runs
             return {"combined_score": value_of(program_path)}
-    """)
+    """, workers=2)
     with ThreadPoolExecutor(max_workers=2) as pool:
         first = pool.submit(tool.evaluate, program(0.11))
         second = pool.submit(tool.evaluate, program(0.22))
         results = [first.result(), second.result()]
     assert [r.status for r in results] == [EvaluationStatus.OK, EvaluationStatus.OK]
     assert [r.combined_score for r in results] == [0.11, 0.22]
+    folders = list((tmp_path / "scratch").iterdir())
+    assert len(folders) == 2  # two workers, each back to the problem's mirror alone
+    assert all(not (f / "program.py").exists() for f in folders)
+    tool.close()
     assert list((tmp_path / "scratch").iterdir()) == []
 
 
