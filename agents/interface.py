@@ -7,8 +7,18 @@ from adrs.agents.evolve_block import fingerprint
 from adrs.agents.model.config import ModelSettings
 from adrs.agents.model.errors import ModelSetupError
 from adrs.agents.model.recording import RECORDINGS_DIR
-from adrs.agents.roles import AssessRequest, CodeRequest, PlanRequest, ResearchNote, ReviewRequest, Team
+from adrs.agents.roles import (
+    AssessRequest,
+    CodeRequest,
+    Inspiration,
+    PlanRequest,
+    ResearchNote,
+    ReviewRequest,
+    Team,
+    derive_rng,
+)
 from adrs.agents.schemas import Findings, Plan, Verdict
+from adrs.agents.search import SearchConfigError, SearchStrategy, Selection, island_search
 from adrs.agents.team import Brain, build_team
 from adrs.agents.usage import (
                                ROLES,
@@ -22,8 +32,9 @@ from adrs.agents.usage import (
 )
 
 __all__ = [
-    "AssessRequest", "Brain", "CodeRequest", "Findings", "ModelSettings", "ModelSetupError", "Plan",
-    "PlanRequest", "RECORDINGS_DIR", "ROLES", "ResearchNote", "ReviewRequest", "Team", "UsageMeter",
-    "Verdict", "add_counts", "add_usage", "build_team", "describe_faults", "describe_usage",
-    "fingerprint", "total_dollars", "total_tokens",
+    "AssessRequest", "Brain", "CodeRequest", "Findings", "Inspiration", "ModelSettings",
+    "ModelSetupError", "Plan", "PlanRequest", "RECORDINGS_DIR", "ROLES", "ResearchNote",
+    "ReviewRequest", "SearchConfigError", "SearchStrategy", "Selection", "Team", "UsageMeter",
+    "Verdict", "add_counts", "add_usage", "build_team", "derive_rng", "describe_faults",
+    "describe_usage", "fingerprint", "island_search", "total_dollars", "total_tokens",
 ]

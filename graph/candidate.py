@@ -1,7 +1,11 @@
 """One candidate's path: code -> critique -> (code again | evaluate | dropped).
 
-Each candidate of an iteration runs this subgraph in its own `Send` branch, so candidates are
-coded, reviewed and evaluated in parallel; only the Outcome flows back to the run.
+Each candidate runs this subgraph in its own `Send` branch from its slot's plan node, so the K
+candidates in flight are coded, reviewed and evaluated concurrently; only the Outcome flows back.
+The nodes are async: a role's calls and the evaluation wait on the run's thread pool (or the
+role's own async methods), never on the event loop. What a node reads of the run is the
+snapshot the candidate was planned from (graph/pipeline.py), so the outcome never depends on
+what other candidates did meanwhile.
 """
 
 from __future__ import annotations
@@ -22,18 +26,19 @@ from adrs.agents.interface import (
     add_usage,
     fingerprint,
 )
+from adrs.graph.commits import model_label
 from adrs.graph.context import RunContext
 from adrs.graph.state import CandidateOutput, CandidateState, Outcome
-from adrs.workspace.database import ProgramDatabase
 
 
-def code(state: CandidateState, runtime: Runtime[RunContext]) -> Command[Literal["critique", "__end__"]]:
+async def code(state: CandidateState,
+               runtime: Runtime[RunContext]) -> Command[Literal["critique", "__end__"]]:
     ctx = runtime.context
     plan = Plan.model_validate(state["plan"])
     repo = ctx.repository
     previous = state.get("program_blob")
     meter = UsageMeter()
-    result = ctx.team.coder.write(CodeRequest(
+    result = await ctx.call(ctx.team.coder, "write", CodeRequest(
         plan=plan,
         parent_source=repo.program_source(plan.parent_id),
         second_parent_source=(repo.program_source(plan.second_parent_id)
@@ -51,20 +56,21 @@ def code(state: CandidateState, runtime: Runtime[RunContext]) -> Command[Literal
                            verdict=f"no program written: {result.error}", meter=meter)
         return Command(goto=END, update={"outcomes": [outcome]})
     return Command(goto="critique", update={"program_blob": repo.store_blob(result.source),
-                                            "applied": result.note, **_spent(meter)})
+                                            "applied": result.note, **spent(meter)})
 
 
-def critique(state: CandidateState,
-             runtime: Runtime[RunContext]) -> Command[Literal["code", "evaluate", "__end__"]]:
+async def critique(state: CandidateState,
+                   runtime: Runtime[RunContext]) -> Command[Literal["code", "evaluate", "__end__"]]:
     ctx = runtime.context
     plan = Plan.model_validate(state["plan"])
     repo = ctx.repository
     meter = UsageMeter()
-    verdict = ctx.team.critic.review(ReviewRequest(
+    snapshot = ctx.pipeline.view(ctx.pipeline.number(state["iteration"], state["slot"]))
+    verdict = await ctx.call(ctx.team.critic, "review", ReviewRequest(
         plan=plan,
         parent_source=repo.program_source(plan.parent_id),
         candidate_source=repo.read_blob(state["program_blob"]),
-        known_fingerprints=ProgramDatabase.from_repository(repo).fingerprints(),
+        known_fingerprints=snapshot.known_fingerprints(),
         problem=ctx.problem,
         iteration=state["iteration"], slot=state["slot"],
         revision=state.get("revisions", 0),
@@ -73,11 +79,11 @@ def critique(state: CandidateState,
     revisions = state.get("revisions", 0)
     text = verdict.describe()
     if verdict.decision == "approve":
-        return Command(goto="evaluate", update={"verdict": text, **_spent(meter)})
+        return Command(goto="evaluate", update={"verdict": text, **spent(meter)})
     if verdict.decision == "revise" and revisions < ctx.settings.max_revisions:
         return Command(goto="code", update={"revisions": revisions + 1,
                                             "feedback": list(verdict.reasons), "verdict": text,
-                                            **_spent(meter)})
+                                            **spent(meter)})
     if verdict.decision == "revise":
         text = f"reject: still needs revision after {revisions} revisions; {text}"
     outcome = _outcome(state, plan, ctx, status="rejected", blob=state["program_blob"],
@@ -85,13 +91,13 @@ def critique(state: CandidateState,
     return Command(goto=END, update={"outcomes": [outcome]})
 
 
-def evaluate(state: CandidateState, runtime: Runtime[RunContext]) -> dict:
+async def evaluate(state: CandidateState, runtime: Runtime[RunContext]) -> dict:
     ctx = runtime.context
     plan = Plan.model_validate(state["plan"])
     repo = ctx.repository
-    parent = ProgramDatabase.from_repository(repo).get(plan.parent_id)
+    parent = repo.record(plan.parent_id)
     meter = UsageMeter()
-    assessment = ctx.team.evaluator.assess(AssessRequest(
+    assessment = await ctx.call(ctx.team.evaluator, "assess", AssessRequest(
         plan=plan, candidate_source=repo.read_blob(state["program_blob"]),
         parent=parent, tool=ctx.tool, problem=ctx.problem,
         parent_source=repo.program_source(plan.parent_id),
@@ -117,30 +123,28 @@ def _outcome(state: CandidateState, plan: Plan, ctx: RunContext, *, status: str,
              per_workload: dict | None = None, timings: dict | None = None,
              meter: UsageMeter | None = None, note: str = "") -> Outcome:
     """The candidate's end; its spend is what earlier steps recorded plus this step's meter."""
-    team = ctx.team
-    spent = _spent(meter) if meter else {}
+    used = spent(meter) if meter else {}
     return Outcome(
-        iteration=state["iteration"], slot=state["slot"],
+        iteration=state["iteration"], slot=state["slot"], island=state.get("island", 0),
         parent_id=plan.parent_id, second_parent_id=plan.second_parent_id,
         summary=plan.summary,
         hypothesis="\n".join(line for line in (
             plan.hypothesis, f"Change: {plan.change}", f"Expected: {plan.expected_effect}",
             _applied_line(plan, state)) if line),
         operator=plan.operator,
-        model=team.coder.model_name if team.coder.model_name == team.planner.model_name
-        else f"{team.planner.model_name}+{team.coder.model_name}",
+        model=model_label(ctx.team),
         program_blob=blob,
         fingerprint=fingerprint(ctx.repository.read_blob(blob)) if blob else "",
         status=status, verdict=verdict, revisions=state.get("revisions", 0),
         findings=findings, feedback=feedback, score=score,
         metrics=metrics or {}, per_workload=per_workload or {}, timings=timings or {},
-        usage=add_usage(state.get("usage"), spent.get("usage")),
-        faults=add_counts(state.get("faults"), spent.get("faults")),
+        usage=add_usage(state.get("usage"), used.get("usage")),
+        faults=add_counts(state.get("faults"), used.get("faults")),
         note=note,
     )
 
 
-def _spent(meter: UsageMeter) -> dict:
+def spent(meter: UsageMeter) -> dict:
     """A step's model spend as a state update (nothing when no model was called)."""
     update: dict = {}
     if meter.usage():

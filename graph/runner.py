@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import aclosing
 from pathlib import Path
 from typing import Any
 
-from adrs.agents.interface import ModelSetupError, Team
+from adrs.agents.interface import ModelSetupError, SearchConfigError, SearchStrategy, Team, island_search
 from adrs.agents.interface import build_team as build_agents
 from adrs.graph.builder import build_graph
 from adrs.graph.context import RunContext
+from adrs.graph.pipeline import Pipeline
 from adrs.graph.rundir import THREAD, Run, RunError, RunPaths, open_run
 from adrs.graph.settings import RunSettings, replay_settings
 from adrs.graph.state import RunInput
@@ -93,48 +97,62 @@ def execute(run_dir: Path, *, on_update: Callable[[str, dict[str, Any]], None] |
             settings_override: RunSettings | None = None, team: Team | None = None) -> dict[str, Any]:
     """Drive the run until it stops; picks up from the last checkpoint if there is one.
 
-    `team` replaces the team the settings describe (tests drive scripted models this way)."""
+    `on_update(node, update)` sees every node's update (a slot's `commit` carries the line of
+    the candidate it committed). `team` replaces the team the settings describe (tests drive
+    scripted models this way)."""
     with open_run(run_dir) as run:
-        return _drive(run, on_update=on_update, settings=settings_override or run.settings,
-                      team=team)
+        return asyncio.run(_drive(run, on_update=on_update,
+                                  settings=settings_override or run.settings, team=team))
 
 
-def _drive(run: Run, *, on_update: Callable[[str, dict[str, Any]], None] | None,
-           settings: RunSettings, team: Team | None) -> dict[str, Any]:
+def build_strategy(problem: Problem) -> SearchStrategy:
+    """The search strategy, configured by the problem's [search] table."""
+    try:
+        return island_search((problem.spec.model_extra or {}).get("search"))
+    except SearchConfigError as exc:
+        raise RunError(f"problem {problem.name}: {exc}") from exc
+
+
+async def _drive(run: Run, *, on_update: Callable[[str, dict[str, Any]], None] | None,
+                 settings: RunSettings, team: Team | None) -> dict[str, Any]:
     _check_sandbox()
     paths, problem, repo = run.paths, run.problem, run.repository
     deadline = time.monotonic() + settings.max_minutes * 60 if settings.max_minutes else None
-    context = RunContext(settings=settings, problem=problem, repository=repo,
-                         tool=EvaluationTool(problem), team=team or build_team(settings, paths.root),
-                         deadline=deadline)
-    with run.locked(), run.checkpointer() as saver:
+    team = team or build_team(settings, paths.root)
+    with run.locked(), ThreadPoolExecutor(settings.width * 2 + 2, "adrs") as pool:
         repo.clear_stale_locks()  # a killed run may have died inside a git command
-        graph = build_graph(saver)
-        config = {"configurable": THREAD, "recursion_limit": 10 * settings.iterations + 100}
-        snapshot = graph.get_state(config)
-        values = snapshot.values
-        # A step that finished just before a kill has its writes saved but leaves `next` empty:
-        # pending tasks, not `next`, say whether there is more to do.
-        if snapshot.next or snapshot.tasks:
+        async with run.async_checkpointer() as saver:
+            graph = build_graph(saver)
+            config = {"configurable": THREAD, "recursion_limit": 4 * settings.iterations + 100}
+            snapshot = await graph.aget_state(config)
+            values = snapshot.values
+            # A step that finished just before a kill has its writes saved but leaves `next`
+            # empty: pending tasks, not `next`, say whether there is more to do.
+            if not (snapshot.next or snapshot.tasks) and "stop_reason" in values:
+                return dict(values)  # finished already
+            pipeline = Pipeline(settings=settings, problem=problem, repository=repo, team=team,
+                                strategy=build_strategy(problem))
+            pipeline.start(repo.records())  # folds what git holds, replaying every choice
             start: RunInput | None = None  # continue from the last checkpoint and its writes
-        elif "stop_reason" in values:
-            return dict(values)  # finished already
-        else:
-            # Not started, or killed before the first step was saved: (re)start at plan, from
-            # whatever progress the state already records.
-            baseline = values.get("baseline_id") or repo.resolve("baseline")
-            best = values.get("best_id") or baseline
-            start = RunInput(baseline_id=baseline, best_id=best,
-                             best_score=values.get("best_score", _score_of(repo, best)))
-        try:
-            for chunk in graph.stream(start, config, context=context, stream_mode="updates",
-                                      durability="sync"):
-                for node, update in chunk.items():
-                    if on_update and isinstance(update, dict):
-                        on_update(node, update)
-        except ModelSetupError as exc:
-            raise RunError(f"{exc}; fix it, then `adrs resume {paths.root}`") from exc
-        return dict(graph.get_state(config).values)
+            if not (snapshot.next or snapshot.tasks):
+                # Not started, or killed before the first step was saved: (re)start.
+                best = pipeline.database.best
+                start = RunInput(baseline_id=pipeline.database.baseline.id, best_id=best.id,
+                                 best_score=best.score)
+            context = RunContext(settings=settings, problem=problem, repository=repo,
+                                 tool=EvaluationTool(problem), team=team, pipeline=pipeline,
+                                 pool=pool, deadline=deadline)
+            stream = graph.astream(start, config, context=context, stream_mode="updates",
+                                   subgraphs=True, durability="sync")
+            try:
+                async with aclosing(stream):  # stop the slots before the database closes
+                    async for _, chunk in stream:
+                        for node, update in chunk.items():
+                            if on_update and isinstance(update, dict):
+                                on_update(node, update)
+            except ModelSetupError as exc:
+                raise RunError(f"{exc}; fix it, then `adrs resume {paths.root}`") from exc
+            return dict((await graph.aget_state(config)).values)
 
 
 def run_status(run_dir: Path) -> dict[str, Any]:
@@ -151,9 +169,3 @@ def _check_sandbox() -> None:
         raise RunError(str(exc)) from exc
 
 
-def _score_of(repo: RunRepository, commit_id: str) -> float:
-    records = {record.id: record for record in repo.records()}
-    score = records[commit_id].score
-    if score is None:
-        raise RunError("the baseline commit has no score")
-    return score

@@ -8,12 +8,13 @@ from adrs.agents.interface import add_counts, add_usage
 
 
 class Outcome(TypedDict):
-    """What became of one candidate; select turns it into a commit."""
+    """What became of one candidate; the slot's commit node turns it into a commit."""
 
     iteration: int
     slot: int
     parent_id: str
     second_parent_id: str | None
+    island: int
     summary: str
     hypothesis: str
     operator: str
@@ -35,10 +36,10 @@ class Outcome(TypedDict):
 
 
 def latest_iteration(current: list[Outcome], update: list[Outcome]) -> list[Outcome]:
-    """Collect the fanned-out candidates' outcomes; older iterations' are dropped to keep state small."""
+    """The newest outcome(s): a slot holds the one of its current candidate only."""
     merged = list(current) + list(update)
-    newest = max((outcome["iteration"] for outcome in merged), default=0)
-    return [outcome for outcome in merged if outcome["iteration"] == newest]
+    newest = max(((o["iteration"], o["slot"]) for o in merged), default=(0, 0))
+    return [o for o in merged if (o["iteration"], o["slot"]) == newest]
 
 
 class RunInput(TypedDict):
@@ -51,10 +52,8 @@ class RunState(TypedDict, total=False):
     baseline_id: str
     best_id: str
     best_score: float
-    iteration: int  # iterations completed
+    iteration: int  # iterations whose every candidate is settled
     evaluations: int  # candidates that reached the simulator
-    outcomes: Annotated[list[Outcome], latest_iteration]
-    recent: list[dict[str, Any]]  # one line per candidate of the last iteration, for progress
     usage: Annotated[dict[str, dict[str, float]], add_usage]  # model spend per role, whole run
     faults: Annotated[dict[str, int], add_counts]  # model faults by kind, whole run
     stop_reason: str
@@ -73,11 +72,25 @@ class RunOutput(TypedDict, total=False):
     report: dict[str, Any]
 
 
+class SlotState(TypedDict, total=False):
+    """One of the K slots: the number of the candidate it works on, and that candidate's end."""
+
+    slot: int
+    number: int
+    outcomes: Annotated[list[Outcome], latest_iteration]
+    line: dict[str, Any]  # the last committed candidate, for progress
+
+
+class SlotInput(TypedDict):
+    slot: int
+
+
 class CandidateState(TypedDict, total=False):
     """One candidate's trip through code -> critique (-> code ...) -> evaluate."""
 
     iteration: int
     slot: int
+    island: int
     plan: dict[str, Any]  # agents.schemas.Plan, dumped
     program_blob: str | None
     applied: str  # the coder's account of the edit it made
