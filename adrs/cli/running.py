@@ -15,9 +15,9 @@ from adrs.cli.common import EXPECTED, app, console, fail, short_verdict, status_
 from adrs.cli.options import ModelFlags, run_settings
 from adrs.graph.catalogue import load_problem
 from adrs.graph.rundir import open_run
-from adrs.graph.runner import build_team, create_run, execute, replay_source, run_status
+from adrs.graph.runner import build_team, create_run, execute, replay_source
 from adrs.graph.settings import ROLES, RunSettings, SettingsError
-from adrs.graph.spend import add_usage, describe_faults, describe_usage, total_dollars, total_tokens
+from adrs.graph.spend import describe_faults, describe_usage, total_dollars, total_tokens
 
 MODEL_PANEL = "Model brain (any OpenAI-compatible server; see docs/models.md)"
 
@@ -110,26 +110,26 @@ def _role_models(settings: RunSettings) -> str:
 
 def _drive(run_dir: Path, settings: RunSettings) -> None:
     started = time.monotonic()
-    spent = {"usage": dict(run_status(run_dir).get("usage") or {}) if settings.model else {}}
+    shown = {"iteration": -1}
 
     def on_update(node: str, update: dict[str, Any]) -> None:
-        if node in ("plan", "select"):  # the candidates' spend reaches the state in select
-            spent["usage"] = add_usage(spent["usage"], update.get("usage"))
-        if node != "select":
+        # Each slot's commit carries its candidate's line and the run's figures so far.
+        line = update.get("line") if node == "commit" else None
+        if not line:
             return
-        for line in update.get("recent", []):
-            score = "     —" if line["score"] is None else f"{line['score']:.4f}"
-            console.print(f"  [dim]{line['key']}[/] {score}  {status_text(line['status'])}  "
-                          f"{escape(line['summary'][:60])}  "
-                          f"[dim]{escape(short_verdict(line['verdict'] or ''))}[/]")
-        if not update.get("recent"):
-            console.print("  [yellow]no candidate this iteration: the planner gave no plan[/]")
+        score = "     —" if line["score"] is None else f"{line['score']:.4f}"
+        console.print(f"  [dim]{line['key']}[/] {score}  {status_text(line['status'])}  "
+                      f"{escape(line['summary'][:60])}  "
+                      f"[dim]{escape(short_verdict(line['verdict'] or ''))}[/]")
+        if line["iteration"] == shown["iteration"]:
+            return
+        shown["iteration"] = line["iteration"]
         money = ""
         if settings.model is not None:
-            money = f"  [dim]spent {total_tokens(spent['usage']):,} tokens " \
-                    f"${total_dollars(spent['usage']):.4f}[/]"
-        console.print(f"[bold]iteration {update['iteration']}/{settings.iterations}[/]  "
-                      f"best {update['best_score']:.4f}  evaluations {update['evaluations']}  "
+            money = f"  [dim]spent {total_tokens(line['usage']):,} tokens " \
+                    f"${total_dollars(line['usage']):.4f}[/]"
+        console.print(f"[bold]iteration {line['iteration']}/{settings.iterations}[/]  "
+                      f"best {line['best_score']:.4f}  evaluations {line['evaluations']}  "
                       f"[dim]{time.monotonic() - started:.0f}s[/]{money}")
 
     final = execute(run_dir, on_update=on_update)

@@ -35,8 +35,8 @@ def run_with(toy_dir, run_dir, fakes, iterations):
 
 def test_failed_planner_coder_critic_and_evaluator_do_not_stop_the_run(toy_dir, tmp_path):
     fakes = {
-        # 1: three answers without a plan -> no candidate this iteration.
-        # 2: a plan whose coder never produces an edit that applies.
+        # 1: three answers without a plan -> a rejected commit that keeps the parent's program.
+        # 2: a plan whose coder never produces an edit that applies -> rejected, parent's program.
         # 3: a plan; the critic's server is down (approved on the static checks); the evaluator's
         #    server is down too (findings from the figures alone, score from the tool).
         "planner": scripted(text("hmm"), text("still thinking"), text("no"),
@@ -53,8 +53,14 @@ def test_failed_planner_coder_critic_and_evaluator_do_not_stop_the_run(toy_dir, 
                                "malformed": 3, "server_error": 2}
     records = repo.records()
     assert [(r.key, r.status) for r in records] == [("i0000-s0", "baseline"),
+                                                   ("i0001-s0", "rejected"),
+                                                   ("i0002-s0", "rejected"),
                                                    ("i0003-s0", "evaluated")]
-    scored = records[1]
+    assert records[1].summary == "No plan: the planner failed"
+    assert records[1].message.faults == {"failed_attempt": 1, "malformed": 3}
+    assert records[2].message.verdict.startswith("no program written")
+    assert {r.program_blob for r in records[:3]} == {records[0].program_blob}
+    scored = records[3]
     assert scored.score == pytest.approx((1 / 3.5 + 1 / 22.625) / 2)
     assert scored.message.verdict.startswith("approve: static checks passed; no model review: "
                                              "no answer after 1 try")
@@ -95,7 +101,7 @@ def test_a_replay_stopped_midway_resumes_to_the_recorded_run(toy_dir, tmp_path):
     final, _ = run_with(toy_dir, recorded, fakes, iterations=3)
 
     def stop_after_one(node, update):
-        if node == "select" and update["iteration"] == 1:
+        if node == "commit" and update["line"]["key"] == "i0001-s0":
             raise Stop
 
     settings = replay_settings(RunSettings.load(recorded / ".adrs" / "settings.json"), recorded)

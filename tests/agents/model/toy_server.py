@@ -98,6 +98,8 @@ class ToyResponder:
         return Reply(body=completion(tool_calls=[tool_call(name, raw)], usage=(400, 60)))
 
     def _planner(self, body: dict[str, Any], text: str) -> tuple[str, dict[str, Any]]:
+        # The prompt, not a repair request that may follow it, names the parent and the count.
+        text = next((str(m["content"]) for m in body["messages"] if m["role"] == "user"), text)
         parent = re.search(r"# Suggested parent: (i\d{4}-s\d+)", text)
         count = re.search(r"Propose (\d+) plan", text)
         plans = [{"parent": parent.group(1) if parent else "i0000-s0",
