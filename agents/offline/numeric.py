@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -23,7 +24,8 @@ Sampler = Literal["cmaes", "tpe"]
 @dataclass(frozen=True)
 class NumericConfig:
     sampler: Sampler = "cmaes"
-    span: float = 10.0  # positive constants move within [v / span, v * span]
+    span: float = 5.0  # positive constants move within [v / span, v * span]
+    step: float = 0.05  # CMA-ES's first step, as a share of each range (Optuna scales to [0, 1])
     linear_span: float = 4.0  # zero and negative ones within v ± linear_span * max(1, |v|)
 
 
@@ -59,21 +61,30 @@ def literal_text(literal: NumericLiteral, value: float) -> str:
 class NumericSearch:
     """One study over one layout of constants; trials are named by candidate key."""
 
-    def __init__(self, literals: list[NumericLiteral], seed: int, config: NumericConfig) -> None:
+    def __init__(self, literals: list[NumericLiteral], seed: int, config: NumericConfig,
+                 start_score: float | None = None) -> None:
         import optuna
 
         optuna.logging.set_verbosity(logging.WARNING)
         self.literals = literals
         self.space = {self._name(lit): distribution(lit, config) for lit in literals}
         if config.sampler == "cmaes" and len(literals) >= 2:
-            sampler = optuna.samplers.CmaEsSampler(  # starts at the centre: the current values
-                seed=seed, n_startup_trials=0, warn_independent_sampling=False,
-                independent_sampler=optuna.samplers.RandomSampler(seed=seed))
+            with warnings.catch_warnings():  # sigma0 is deprecated from Optuna 4.9, kept until 6
+                warnings.simplefilter("ignore", FutureWarning)
+                sampler = optuna.samplers.CmaEsSampler(  # starts at the centre: the current values
+                    seed=seed, sigma0=config.step, n_startup_trials=0,
+                    warn_independent_sampling=False,
+                    independent_sampler=optuna.samplers.RandomSampler(seed=seed))
             self.sampler_name = "CMA-ES"
         else:
             sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=4)
             self.sampler_name = "TPE"
         self._study = optuna.create_study(direction="maximize", sampler=sampler)
+        if start_score is not None:  # the starting point, scored already: no random start-up
+            self._study.add_trial(optuna.trial.create_trial(
+                params={self._name(lit): int(lit.value) if lit.is_int else float(lit.value)
+                        for lit in literals},
+                distributions=self.space, value=start_score))
         self._trials: dict[str, Any] = {}  # candidate key -> optuna trial
 
     @staticmethod

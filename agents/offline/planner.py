@@ -56,7 +56,8 @@ class OfflinePlanner:
         if not literals:
             raise RuntimeError("the evolvable region has no numeric constants to tune; "
                                "the offline brain needs at least one (use a model brain)")
-        search = self._search(skeleton(split_program(source).region), literals, request.seed)
+        search = self._search(skeleton(split_program(source).region), literals, request.seed,
+                              parent.score)
         plans = []
         for offset in range(request.count):
             key = program_key(request.iteration, request.slot + offset)
@@ -85,10 +86,13 @@ class OfflinePlanner:
                 self._progress.best_key, self._progress.best_score = record.key, record.score
         self._seen = max(self._seen, len(database))
 
-    def _search(self, shape: str, literals: list[Literal], seed: int) -> NumericSearch:
+    def _search(self, shape: str, literals: list[Literal], seed: int,
+                score: float | None) -> NumericSearch:
+        """The study of this layout of constants, started at the first parent seen with it."""
         if shape not in self._searches:
             study_seed = derive_rng(seed, "study", len(self._searches)).randrange(2**31)
-            self._searches[shape] = NumericSearch(literals, study_seed, self.config.numeric)
+            self._searches[shape] = NumericSearch(literals, study_seed, self.config.numeric,
+                                                  start_score=score)
         return self._searches[shape]
 
     def _plan(self, request: PlanRequest, parent: ProgramRecord, search: NumericSearch,
