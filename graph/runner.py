@@ -94,15 +94,17 @@ def create_run(problem: Problem, settings: RunSettings, run_dir: Path) -> RunPat
 
 
 def execute(run_dir: Path, *, on_update: Callable[[str, dict[str, Any]], None] | None = None,
-            settings_override: RunSettings | None = None, team: Team | None = None) -> dict[str, Any]:
+            settings_override: RunSettings | None = None, team: Team | None = None,
+            tool: EvaluationTool | None = None) -> dict[str, Any]:
     """Drive the run until it stops; picks up from the last checkpoint if there is one.
 
     `on_update(node, update)` sees every node's update (a slot's `commit` carries the line of
     the candidate it committed). `team` replaces the team the settings describe (tests drive
-    scripted models this way)."""
+    scripted models this way); `tool` the sandboxed evaluation tool (benchmarks time the
+    orchestration alone with an instant one)."""
     with open_run(run_dir) as run:
         return asyncio.run(_drive(run, on_update=on_update,
-                                  settings=settings_override or run.settings, team=team))
+                                  settings=settings_override or run.settings, team=team, tool=tool))
 
 
 def build_strategy(problem: Problem) -> SearchStrategy:
@@ -114,7 +116,8 @@ def build_strategy(problem: Problem) -> SearchStrategy:
 
 
 async def _drive(run: Run, *, on_update: Callable[[str, dict[str, Any]], None] | None,
-                 settings: RunSettings, team: Team | None) -> dict[str, Any]:
+                 settings: RunSettings, team: Team | None,
+                 tool: EvaluationTool | None) -> dict[str, Any]:
     _check_sandbox()
     paths, problem, repo = run.paths, run.problem, run.repository
     deadline = time.monotonic() + settings.max_minutes * 60 if settings.max_minutes else None
@@ -140,7 +143,7 @@ async def _drive(run: Run, *, on_update: Callable[[str, dict[str, Any]], None] |
                 start = RunInput(baseline_id=pipeline.database.baseline.id, best_id=best.id,
                                  best_score=best.score)
             context = RunContext(settings=settings, problem=problem, repository=repo,
-                                 tool=EvaluationTool(problem), team=team, pipeline=pipeline,
+                                 tool=tool or EvaluationTool(problem), team=team, pipeline=pipeline,
                                  pool=pool, deadline=deadline)
             stream = graph.astream(start, config, context=context, stream_mode="updates",
                                    subgraphs=True, durability="sync")

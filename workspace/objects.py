@@ -118,9 +118,11 @@ class ObjectStore:
             return sha
         folder.mkdir(exist_ok=True)
         temp = folder / f"tmp_obj_{os.getpid()}_{threading.get_ident()}"
-        with open(temp, "wb") as handle:
-            handle.write(zlib.compress(content, 1))
-        os.chmod(temp, 0o444)
+        handle = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o444)
+        try:
+            os.write(handle, zlib.compress(content, 1))
+        finally:
+            os.close(handle)
         os.replace(temp, path)
         return sha
 

@@ -31,7 +31,9 @@ def run(
     problem: Annotated[Optional[str], typer.Argument(help="Problem name (see `adrs problems`) or folder.")] = None,
     iterations: Annotated[Optional[int], typer.Option(help="Plan/select rounds \\[problem default].")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed of every random choice \\[0].", show_default=False)] = None,
-    width: Annotated[Optional[int], typer.Option(help="Candidates per iteration, evaluated in parallel \\[1].",
+    # search: --parallel K keeps K candidates in flight (--width is its older name)
+    width: Annotated[Optional[int], typer.Option("--parallel", "--width", help="Candidates in flight at once; "
+                                                 "an iteration is one candidate per slot \\[1].",
                                                  show_default=False)] = None,
     run_dir: Annotated[Optional[Path], typer.Option(help="Where to create the run \\[runs/<problem>-<time>].")] = None,
     max_evaluations: Annotated[Optional[int], typer.Option(help="Stop after this many evaluations.")] = None,
