@@ -18,7 +18,7 @@ $(VENV)/.test-deps: $(BIN)/adrs
 	touch $@
 
 run: $(BIN)/adrs
-	$(BIN)/adrs run txn_scheduling --iterations $(ITERATIONS) --seed $(SEED) --width 2
+	$(BIN)/adrs run txn_scheduling --iterations $(ITERATIONS) --seed $(SEED) --parallel 2
 
 test: $(VENV)/.test-deps
 	$(BIN)/pytest -q

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,10 +28,6 @@ class RunContext:
     team: Team
     pipeline: Pipeline
     pool: ThreadPoolExecutor  # where blocking calls (evaluations, a brain's sync calls) wait
-    deadline: float | None = None  # time.monotonic() value after which the run stops
-
-    def out_of_time(self) -> bool:
-        return self.deadline is not None and time.monotonic() >= self.deadline
 
     async def call(self, role: Any, method: str, request: Any) -> Any:
         """A role's answer without blocking the event loop: its async twin (`a` + method) if it

@@ -14,12 +14,15 @@ What makes the history the same for a seed and K, whatever order candidates fini
   i.e. stateful, planner) is made when n-K is folded, right then, in key order.
 - On resume the same folds and choices are replayed from git, which rebuilds the same state.
 
-Only the wall-time budget reads a clock; it stops planning, never changes a plan.
+Only the wall-time budget reads a clock. It is judged at fold time too, so a stop is always a
+suffix of the numbers (every candidate before it is planned and committed; at most K planned
+before the clock ran out still run), and it stops planning, never changes a plan.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -68,8 +71,9 @@ class Pipeline:
     """The run's shared, in-memory state; one per process, rebuilt from git by `start`."""
 
     def __init__(self, *, settings: RunSettings, problem: Problem, repository: RunRepository,
-                 team: Team, strategy: SearchStrategy) -> None:
+                 team: Team, strategy: SearchStrategy, deadline: float | None = None) -> None:
         self.settings, self.problem, self.repository = settings, problem, repository
+        self.deadline = deadline  # time.monotonic() after which nothing more is planned
         self.team, self.strategy = team, strategy
         self.width = settings.width
         self.total = settings.iterations * settings.width
@@ -133,10 +137,6 @@ class Pipeline:
     def stop_reason(self) -> str:
         return self._stops[min(self._stops)] if self._stops else ""
 
-    def stopped_at(self, number: int, reason: str) -> None:
-        """A slot saw a stop the tickets do not know of (the clock)."""
-        self._stops.setdefault(number, reason)
-
     # -- folding and choosing -----------------------------------------------------------
 
     def _fold(self, record: ProgramRecord) -> None:
@@ -182,6 +182,8 @@ class Pipeline:
             return f"used the budget of {settings.max_evaluations} evaluations"
         if settings.target_score is not None and self.database.best.score >= settings.target_score:
             return f"reached the target score {settings.target_score}"
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            return f"used the wall-time budget of {settings.max_minutes} minutes"
         return ""
 
     def _request(self, iteration: int, slot: int, choice: Selection) -> PlanRequest:
@@ -198,5 +200,5 @@ class Pipeline:
         """The run's figures as the graph's state reports them."""
         best = self.database.best
         return {"best_id": best.id, "best_score": best.score, "evaluations": self.evaluations,
-                "iteration": -(-self.settled // self.width), "usage": self.usage,
+                "iteration": self.settled // self.width, "usage": self.usage,
                 "faults": self.faults}

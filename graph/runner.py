@@ -134,7 +134,7 @@ async def _drive(run: Run, *, on_update: Callable[[str, dict[str, Any]], None] |
             if not (snapshot.next or snapshot.tasks) and "stop_reason" in values:
                 return dict(values)  # finished already
             pipeline = Pipeline(settings=settings, problem=problem, repository=repo, team=team,
-                                strategy=build_strategy(problem))
+                                strategy=build_strategy(problem), deadline=deadline)
             pipeline.start(repo.records())  # folds what git holds, replaying every choice
             start: RunInput | None = None  # continue from the last checkpoint and its writes
             if not (snapshot.next or snapshot.tasks):
@@ -144,7 +144,7 @@ async def _drive(run: Run, *, on_update: Callable[[str, dict[str, Any]], None] |
                                  best_score=best.score)
             context = RunContext(settings=settings, problem=problem, repository=repo,
                                  tool=tool or EvaluationTool(problem), team=team, pipeline=pipeline,
-                                 pool=pool, deadline=deadline)
+                                 pool=pool)
             stream = graph.astream(start, config, context=context, stream_mode="updates",
                                    subgraphs=True, durability="sync")
             try:

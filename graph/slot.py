@@ -30,10 +30,7 @@ async def plan(state: SlotState,
     pipeline = ctx.pipeline
     number = state["number"] + pipeline.width if "number" in state else state["slot"] + 1
     ticket = await pipeline.ticket(number)
-    if ticket.request is None:
-        return Command(goto=END)
-    if ctx.out_of_time():
-        pipeline.stopped_at(number, f"used the wall-time budget of {ctx.settings.max_minutes} minutes")
+    if ticket.request is None:  # a stop rule holds from this candidate on
         return Command(goto=END)
     meter = UsageMeter()
     plans = ticket.plans

@@ -52,7 +52,7 @@ class RunState(TypedDict, total=False):
     baseline_id: str
     best_id: str
     best_score: float
-    iteration: int  # iterations whose every candidate is settled
+    iteration: int  # iterations (one candidate per slot) whose every candidate is settled
     evaluations: int  # candidates that reached the simulator
     usage: Annotated[dict[str, dict[str, float]], add_usage]  # model spend per role, whole run
     faults: Annotated[dict[str, int], add_counts]  # model faults by kind, whole run

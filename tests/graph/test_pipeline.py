@@ -8,10 +8,13 @@ import random
 import threading
 import time
 
+import pytest
+
 from adrs.agents.offline import offline_team
 from adrs.graph.runner import create_run, execute
 from adrs.graph.settings import RunSettings
 from adrs.tools.problem import Problem
+from tests.conftest import start_run
 from tests.graph.test_run import history
 
 
@@ -51,3 +54,18 @@ def test_finish_order_does_not_change_the_history(toy_dir, tmp_path):
     assert history(tmp_path / "a") == history(tmp_path / "b")
     assert first.most == 3  # K candidates were evaluated at once
     assert len(history(tmp_path / "a")) == 1 + 4 * 3
+
+
+@pytest.mark.parametrize("limit, reason", [
+    ({"max_evaluations": 5}, "used the budget of 5 evaluations"),
+    ({"target_score": 0.1}, "reached the target score 0.1"),
+    ({"max_minutes": 1e-6}, "used the wall-time budget of 1e-06 minutes"),
+])
+def test_a_stop_rule_ends_the_run_after_a_whole_prefix_of_candidates(toy_dir, tmp_path, limit,
+                                                                     reason):
+    final = start_run(toy_dir, tmp_path / "run", iterations=10, width=3, seed=4, **limit)
+    assert final["stop_reason"] == reason
+    keys = [key for key, *_ in history(tmp_path / "run")]
+    numbers = sorted(int(k[1:5]) * 3 - 3 + int(k.split("-s")[1]) + 1 for k in keys[1:])
+    assert numbers == list(range(1, len(numbers) + 1))  # no gap: every key before the stop
+    assert len(numbers) < 30
