@@ -4,15 +4,19 @@
     .venv/bin/python bench/compare.py [--delay 1.0] [--parallel 1 4 16] [--rounds 3]
     .venv/bin/python bench/compare.py --overhead [--programs 100 1000]
 
-Both tools are driven through their command lines (`adrs run`, `openevolve-run`) against
-bench/loopback.py, which answers every request after `--delay` seconds. Time per candidate is
-measured as a difference of two runs of different lengths, which cancels start-up and baseline.
+Both tools run against bench/loopback.py, which answers every request after `--delay` seconds,
+with the same evaluator file, the same number of candidates and K candidates in flight (adrs
+`--parallel K`; OpenEvolve `evaluator.parallel_evaluations: K`). adrs runs in this process with
+its real model client and its jailed evaluation tool; OpenEvolve runs `openevolve-run` in its
+own venv. Rates come from the moments candidates complete (adrs: each commit; OpenEvolve: its
+"Iteration N ... completed" log lines): (n - K) / (time of the n-th - time of the K-th), which
+leaves start-up, the baseline and the first wave out.
 
-Throughput mode (bench/problems/fixed_cost: 0.5 s per evaluation): candidates per second with K
-in flight, and the share of the ideal K / (model calls per candidate x delay + 0.5 s) reached;
-adrs makes four model calls per candidate (planner, coder, critic, evaluator), OpenEvolve one.
-Overhead mode (bench/problems/instant, delay 0): adrs's whole cost per candidate, jailed
-evaluation included, against OpenEvolve's (unjailed) at the same number of programs.
+Throughput mode (bench/problems/fixed_cost: 0.5 s per evaluation): candidates per second, and the
+share of the ideal K / (model calls per candidate x delay + 0.5 s) reached; adrs makes four model
+calls per candidate (planner, coder, critic, evaluator), OpenEvolve one.
+Overhead mode (bench/problems/instant, delay 0, K = 1): the whole cost of one candidate, adrs's
+with its jailed evaluation and four model round trips, OpenEvolve's unjailed with one.
 Without bench/.venv-openevolve the OpenEvolve columns say "not installed".
 """
 
@@ -20,10 +24,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -33,7 +39,7 @@ CALLS = {"adrs": 4, "openevolve": 1}  # model calls per candidate
 OE_CONFIG = """\
 max_iterations: {iterations}
 checkpoint_interval: 100000
-log_level: WARNING
+log_level: INFO
 random_seed: 0
 llm:
   api_base: {url}
@@ -64,39 +70,50 @@ class Loopback:
         self.process.wait()
 
 
-def adrs_seconds(problem: str, url: str, parallel: int, candidates: int) -> float:
+def adrs_times(problem: str, url: str, parallel: int, candidates: int) -> list[float]:
+    """When each candidate of an adrs run was committed (model brain, jailed evaluations)."""
+    from adrs.graph.runner import create_run, execute
+    from adrs.graph.settings import ModelSettings, RunSettings
+    from adrs.tools.problem import Problem
+
+    os.environ["OPENAI_API_KEY"] = "bench"  # the loopback server ignores it
+    model = ModelSettings(planner="bench-model", coder="bench-model", critic="bench-model",
+                          evaluator="bench-model", base_url=url, record=False)
+    settings = RunSettings.build(problem=problem, brain="model", model=model, width=parallel,
+                                 iterations=max(1, candidates // parallel))
+    times: list[float] = []
     with tempfile.TemporaryDirectory() as scratch:
-        args = [str(ROOT / ".venv" / "bin" / "adrs"), "run", str(BENCH / "problems" / problem),
-                "--model", "bench-model", "--base-url", url, "--no-record",
-                "--parallel", str(parallel), "--iterations", str(max(1, candidates // parallel)),
-                "--run-dir", str(Path(scratch) / "run")]
-        return _timed(args, {**os.environ, "OPENAI_API_KEY": "bench"})
+        create_run(Problem.load(BENCH / "problems" / problem), settings, Path(scratch) / "run")
+        execute(Path(scratch) / "run", on_update=lambda node, _: times.append(time.time())
+                if node == "commit" else None)
+    return times
 
 
-def openevolve_seconds(problem: str, url: str, parallel: int, candidates: int) -> float | None:
+def openevolve_times(problem: str, url: str, parallel: int, candidates: int) -> list[float] | None:
+    """When each iteration of an OpenEvolve run completed, from its log."""
     if not OPENEVOLVE.is_file():
         return None
     with tempfile.TemporaryDirectory() as scratch:
         config = Path(scratch) / "config.yaml"
         config.write_text(OE_CONFIG.format(iterations=candidates, url=url, parallel=parallel))
         folder = BENCH / "problems" / problem
-        return _timed([str(OPENEVOLVE), str(folder / "initial.py"), str(folder / "evaluator.py"),
-                       "--config", str(config), "--iterations", str(candidates),
-                       "--output", str(Path(scratch) / "out")], dict(os.environ))
-
-
-def _timed(args: list[str], env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    done = subprocess.run(args, env=env, capture_output=True, text=True)
+        done = subprocess.run([str(OPENEVOLVE), str(folder / "initial.py"),
+                               str(folder / "evaluator.py"), "--config", str(config),
+                               "--iterations", str(candidates), "--output", str(Path(scratch) / "out")],
+                              capture_output=True, text=True)
     if done.returncode != 0:
-        raise SystemExit(f"{Path(args[0]).name} failed: {(done.stderr or done.stdout)[-600:]}")
-    return time.perf_counter() - started
+        raise SystemExit(f"openevolve-run failed: {(done.stderr or done.stdout)[-600:]}")
+    stamps = re.findall(r"^(\S+ \S+) - INFO - Iteration \d+: .* completed in",
+                        done.stdout + done.stderr, flags=re.MULTILINE)
+    return [datetime.strptime(s, "%Y-%m-%d %H:%M:%S,%f").timestamp() for s in stamps]
 
 
-def per_candidate(run, problem: str, url: str, parallel: int, short: int, long: int) -> float | None:
-    first = run(problem, url, parallel, short)
-    second = run(problem, url, parallel, long)
-    return None if first is None or second is None else (second - first) / (long - short)
+def rate(times: list[float] | None, parallel: int) -> float | None:
+    """Candidates per second once K are in flight: (n - K) / (t_n - t_K)."""
+    if not times or len(times) <= parallel:
+        return None
+    ordered = sorted(times)
+    return (len(ordered) - parallel) / (ordered[-1] - ordered[parallel - 1])
 
 
 def throughput(delay: float, levels: list[int], rounds: int) -> None:
@@ -106,15 +123,13 @@ def throughput(delay: float, levels: list[int], rounds: int) -> None:
         print(f"{'K':>3} {'adrs cand/s':>12} {'of ideal':>9} {'OpenEvolve cand/s':>18} "
               f"{'of ideal':>9} {'adrs/OE':>8}")
         for k in levels:
-            rates = {}
-            for tool, run in (("adrs", adrs_seconds), ("openevolve", openevolve_seconds)):
-                seconds = per_candidate(run, "fixed_cost", server.url, k, k, k * (rounds + 1))
-                rates[tool] = None if seconds is None else 1.0 / seconds
+            n = k * (rounds + 1)
+            mine = rate(adrs_times("fixed_cost", server.url, k, n), k)
+            theirs = rate(openevolve_times("fixed_cost", server.url, k, n), k)
             ideal = {tool: k / (CALLS[tool] * delay + 0.5) for tool in CALLS}
-            oe = rates["openevolve"]
-            print(f"{k:>3} {rates['adrs']:>12.2f} {rates['adrs'] / ideal['adrs']:>9.0%} "
-                  + (f"{oe:>18.2f} {oe / ideal['openevolve']:>9.0%} {rates['adrs'] / oe:>8.2f}"
-                     if oe else f"{'not installed':>18}"))
+            print(f"{k:>3} {mine:>12.2f} {mine / ideal['adrs']:>9.0%} "
+                  + (f"{theirs:>18.2f} {theirs / ideal['openevolve']:>9.0%} {mine / theirs:>8.2f}"
+                     if theirs else f"{'not installed':>18}"))
     finally:
         server.close()
 
@@ -123,13 +138,13 @@ def overhead(programs: list[int]) -> None:
     server = Loopback(0.0)
     try:
         print("whole cost per candidate, instant evaluator, model delay 0, one at a time\n"
-              "(adrs: jailed evaluation and four model round trips; OpenEvolve: unjailed, one)\n")
+              "(adrs: jailed evaluation, four model round trips; OpenEvolve: unjailed, one)\n")
         print(f"{'programs':>8} {'adrs ms':>8} {'OpenEvolve ms':>14} {'adrs/OE':>8}")
         for n in programs:
-            a = per_candidate(adrs_seconds, "instant", server.url, 1, 10, n)
-            o = per_candidate(openevolve_seconds, "instant", server.url, 1, 10, n)
-            print(f"{n:>8} {a * 1e3:>8.1f} " + (f"{o * 1e3:>14.1f} {a / o:>8.2f}" if o
-                                                else f"{'not installed':>14}"))
+            mine = rate(adrs_times("instant", server.url, 1, n), 1)
+            theirs = rate(openevolve_times("instant", server.url, 1, n), 1)
+            print(f"{n:>8} {1e3 / mine:>8.1f} " + (f"{1e3 / theirs:>14.1f} {theirs / mine:>8.2f}"
+                                                   if theirs else f"{'not installed':>14}"))
     finally:
         server.close()
 
