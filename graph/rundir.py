@@ -12,16 +12,13 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import aiosqlite
-from langgraph.checkpoint.sqlite import SqliteSaver
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
 from adrs.agents.interface import RECORDINGS_DIR
+from adrs.graph.checkpoints import InlineSqliteSaver
 from adrs.graph.settings import RunSettings
 from adrs.tools.problem import Problem
 from adrs.workspace.repository import RunRepository, WorkspaceError
@@ -87,26 +84,19 @@ class Run:
             yield
 
     @contextmanager
-    def checkpointer(self) -> Iterator[SqliteSaver]:
-        """LangGraph's SQLite checkpointer on the run's database, checked before use."""
+    def checkpointer(self) -> Iterator[InlineSqliteSaver]:
+        """LangGraph's SQLite checkpointer on the run's database, checked before use; it serves
+        the async graph too (graph/checkpoints.py). Write-ahead logging with synchronous=NORMAL:
+        a killed process loses nothing that was committed; only a power cut may lose the last
+        checkpoints, which a resume then redoes (every step is idempotent)."""
         connection = sqlite3.connect(self.paths.checkpoints, check_same_thread=False)
         try:
             _check_database(connection, self.paths)
-            yield SqliteSaver(connection)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            yield InlineSqliteSaver(connection)
         finally:
             connection.close()
-
-    @asynccontextmanager
-    async def async_checkpointer(self) -> AsyncIterator[AsyncSqliteSaver]:
-        """The same database for the async graph. Write-ahead logging with synchronous=NORMAL:
-        a killed process loses nothing that was committed; only a power cut may lose the last
-        checkpoints, which a resume then redoes (every step is idempotent)."""
-        with self.checkpointer():
-            pass  # the integrity check, before anything is written
-        async with aiosqlite.connect(self.paths.checkpoints) as connection:
-            await connection.execute("PRAGMA journal_mode=WAL")
-            await connection.execute("PRAGMA synchronous=NORMAL")
-            yield AsyncSqliteSaver(connection)
 
 
 def open_run(run_dir: Path) -> Run:

@@ -124,7 +124,7 @@ async def _drive(run: Run, *, on_update: Callable[[str, dict[str, Any]], None] |
     team = team or build_team(settings, paths.root)
     with run.locked(), ThreadPoolExecutor(settings.width * 2 + 2, "adrs") as pool:
         repo.clear_stale_locks()  # a killed run may have died inside a git command
-        async with run.async_checkpointer() as saver:
+        with run.checkpointer() as saver:
             graph = build_graph(saver)
             config = {"configurable": THREAD, "recursion_limit": 4 * settings.iterations + 100}
             snapshot = await graph.aget_state(config)
