@@ -56,6 +56,7 @@ def create_run(problem: Problem, settings: RunSettings, run_dir: Path) -> RunPat
     """
     final = RunPaths(run_dir.resolve())
     _check_sandbox()
+    build_strategy(problem)  # a bad [search] table fails before anything is written
     if final.root.exists() and not final.root.is_dir():
         raise RunError(f"run directory {run_dir} is a file, not a directory")
     if final.root.exists() and any(final.root.iterdir()):

@@ -33,8 +33,10 @@ class SearchTable(BaseModel):
     inspirations: int = Field(2, ge=0, le=5, description="Diverse programs shown to the planner.")
 
 
-def island_search(table: Mapping[str, Any] | None) -> IslandSearch:
+def island_search(table: Any) -> IslandSearch:
     """The default strategy, configured by a problem's [search] table (None: defaults)."""
+    if table is not None and not isinstance(table, Mapping):
+        raise SearchConfigError("problem.toml: search must be a table ([search])")
     try:
         settings = SearchTable.model_validate(dict(table or {}))
         return IslandSearch(IslandConfig(**settings.model_dump()))

@@ -88,6 +88,8 @@ def test_held_out_figures_cannot_steer_the_search():
         island_search({"islands": 0})
     with pytest.raises(SearchConfigError, match="colour"):
         island_search({"colour": "blue"})
+    with pytest.raises(SearchConfigError, match=r"search must be a table"):
+        island_search(3)
     strategy = IslandSearch()
     baseline = record(0, 0.1)
     baseline = ProgramRecord(id=baseline.id, parent_id=None, key=baseline.key,

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from adrs.agents.offline import offline_team
+from adrs.graph.rundir import RunError
 from adrs.graph.runner import create_run, execute
 from adrs.graph.settings import RunSettings
 from adrs.tools.problem import Problem
@@ -62,3 +63,12 @@ def test_a_stop_rule_ends_the_run_after_a_whole_prefix_of_candidates(toy_dir, tm
     numbers = sorted(int(k[1:5]) * 3 - 3 + int(k.split("-s")[1]) + 1 for k in keys[1:])
     assert numbers == list(range(1, len(numbers) + 1))  # no gap: every key before the stop
     assert len(numbers) < 30
+
+
+def test_a_bad_search_table_is_one_line_before_anything_is_written(toy_dir, tmp_path):
+    with open(toy_dir / "problem.toml", "a") as spec:
+        spec.write("\n[search]\nislands = 0\n")
+    with pytest.raises(RunError, match=r"^problem toy: problem.toml \[search\] islands: "
+                                       r"Input should be greater than or equal to 1$"):
+        create_run(Problem.load(toy_dir), RunSettings.build(problem="toy"), tmp_path / "run")
+    assert not (tmp_path / "run").exists()
