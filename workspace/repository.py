@@ -12,7 +12,6 @@ Cost per commit stays flat however long the run: objects are written straight in
 database (workspace/objects.py), the ref moves last through a long-lived `git update-ref --stdin`,
 reads go through one long-lived `git cat-file --batch`, and which key has which commit is kept in
 memory from the one ref listing made at open. A crash leaves at most an unreferenced object.
-
 One process writes a run at a time (the run's lock); within it, a lock serialises the writers.
 """
 
@@ -21,9 +20,9 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
-from collections import OrderedDict
 from pathlib import Path
 
+from adrs.workspace.cache import TextCache
 from adrs.workspace.messages import CandidateMessage
 from adrs.workspace.notes import NOTES_REF, Notes, normalise_note
 from adrs.workspace.objects import ObjectError, ObjectStore, TreeEntry
@@ -34,14 +33,12 @@ from adrs.workspace.trees import evolve_file, file_entry, file_text, unified_dif
 
 __all__ = ["BASELINE_KEY", "BEST_REF", "NAMESPACES", "NOTES_REF", "ROOT_REF", "ProgramRecord",
            "RunRepository", "WorkspaceError", "iteration_key", "program_key"]
-
 ROOT_REF = "refs/adrs/root"
 BEST_REF = "refs/heads/best"
 NAMESPACES: tuple[str, ...] = ("evaluated", "rejected", "failed")
 BASELINE_KEY = "i0000-s0"
 IDENTITY = "adrs <adrs@localhost>"
 PROGRAM_FILE = "program.py"
-_SOURCE_CACHE = 256  # program texts kept by commit id (a run re-reads its parents often)
 
 
 def iteration_key(iteration: int) -> str:
@@ -61,9 +58,13 @@ def program_key(iteration: int, slot: int = 0) -> str:
 def _git(cwd: Path, *args: str) -> str:
     done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
     if done.returncode != 0:
-        lines = [line.strip() for line in (done.stderr or done.stdout).splitlines() if line.strip()]
-        raise WorkspaceError(f"git {args[0]} failed: {lines[-1] if lines else 'no output'}")
+        raise WorkspaceError(f"git {args[0]} failed: {_last_line(done.stderr or done.stdout)}")
     return done.stdout
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
 
 
 class RunRepository:
@@ -82,7 +83,8 @@ class RunRepository:
         self._keys: dict[str, tuple[str, str]] = {}  # key -> (namespace, commit)
         self._spaces: dict[str, tuple[str, str]] = {}  # commit -> (namespace, key)
         self._records: dict[str, ProgramRecord] = {}
-        self._sources: OrderedDict[str, str] = OrderedDict()
+        self._sources = TextCache()  # program text by commit
+        self._blobs = TextCache()  # candidate text by blob
         self._best: str | None = None
 
     # -- construction -------------------------------------------------------------------
@@ -199,7 +201,10 @@ class RunRepository:
 
     def store_blob(self, source: str) -> str:
         """Write a program text to the object database (no ref): a candidate before its commit."""
-        return self._objects.write_blob(source.encode("utf-8"))
+        sha = self._objects.write_blob(source.encode("utf-8"))
+        with self._lock:
+            self._blobs.put(sha, source)
+        return sha
 
     def add_note(self, rev: str, text: str) -> None:
         """Attach a research note to a program's commit (`git notes --ref adrs`), replacing
@@ -250,19 +255,22 @@ class RunRepository:
         """The text of program.py at `rev`."""
         with self._lock:
             sha = self._resolve(rev)
-            if sha not in self._sources:
+            known = self._sources.get(sha)
+            if known is None:
                 self._require_program(sha, rev)
-                self._sources[sha] = self._blob_text(sha, PROGRAM_FILE)
-                if len(self._sources) > _SOURCE_CACHE:
-                    self._sources.popitem(last=False)
-            return self._sources[sha]
+                known = self._sources.put(sha, self._blob_text(sha, PROGRAM_FILE))
+            return known
 
     def read_blob(self, blob_sha: str) -> str:
         """The text of a blob written by store_blob."""
-        try:
-            return self._objects.read_kind(blob_sha, "blob").decode("utf-8")
-        except (ObjectError, UnicodeDecodeError) as exc:
-            raise WorkspaceError(f"no program blob {blob_sha}") from exc
+        with self._lock:
+            known = self._blobs.get(blob_sha)
+            if known is not None:
+                return known
+            try:
+                return self._blobs.put(blob_sha, self._objects.read_kind(blob_sha, "blob").decode())
+            except (ObjectError, UnicodeDecodeError) as exc:
+                raise WorkspaceError(f"no program blob {blob_sha}") from exc
 
     def resolve(self, rev: str) -> str:
         """Full sha of "best", "baseline", "root", a key (i0007-s0), an iteration ("7" = slot 0),
@@ -281,8 +289,7 @@ class RunRepository:
                                  old_name, PROGRAM_FILE)
 
     @property
-    def best_sha(self) -> str | None:
-        """The commit refs/heads/best points at (the root before any baseline)."""
+    def best_sha(self) -> str | None:  # the commit refs/heads/best points at (root at first)
         return self._best
 
     def note(self, rev: str) -> str | None:
@@ -300,8 +307,7 @@ class RunRepository:
         done = subprocess.run(["git", "fsck", "--full", "--no-progress"], cwd=self._top,
                               capture_output=True, text=True)
         if done.returncode != 0:
-            lines = [line for line in (done.stderr or done.stdout).splitlines() if line.strip()]
-            raise WorkspaceError(f"git fsck failed: {lines[-1] if lines else 'no output'}")
+            raise WorkspaceError(f"git fsck failed: {_last_line(done.stderr or done.stdout)}")
         return "\n".join(part for part in (done.stdout, done.stderr) if part)
 
     # -- internals ----------------------------------------------------------------------
@@ -336,7 +342,7 @@ class RunRepository:
         self._records[sha] = ProgramRecord(
             id=sha, parent_id=None if parent_sha == self.root_sha else parent_sha, key=key,
             message=message, program_blob=blob)
-        self._sources[sha] = source
+        self._sources.put(sha, source)
         return sha
 
     def _check_same(self, key: str, sha: str, parent_sha: str, blob: str) -> str:
