@@ -127,7 +127,9 @@ async def _drive(run: Run, *, on_update: Callable[[str, dict[str, Any]], None] |
         repo.clear_stale_locks()  # a killed run may have died inside a git command
         with run.checkpointer() as saver:
             graph = build_graph(saver)
-            config = {"configurable": THREAD, "recursion_limit": 4 * settings.iterations + 100}
+            # A slot's steps per candidate: plan, code and critique per revision, evaluate, commit.
+            steps = 2 * settings.max_revisions + 5
+            config = {"configurable": THREAD, "recursion_limit": steps * settings.iterations + 100}
             snapshot = await graph.aget_state(config)
             values = snapshot.values
             # A step that finished just before a kill has its writes saved but leaves `next`

@@ -1,4 +1,4 @@
-"""One slot of the pipeline: plan ──Send──▶ candidate [code ⇄ critique ─▶ evaluate] ──▶ commit ──▶ plan.
+"""One slot of the pipeline: plan ──Send──▶ code ⇄ critique ─▶ evaluate ─▶ commit ──▶ plan.
 
 The run fans out into K slots (graph/builder.py); each plans its next candidate as soon as it
 has committed its last one, so K candidates are always in flight and none waits for a slower
@@ -16,16 +16,16 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command, Send
 
 from adrs.agents.interface import UsageMeter
-from adrs.graph.candidate import build_candidate_graph, spent
+from adrs.graph.candidate import code, critique, evaluate
 from adrs.graph.commits import commit_message, model_label
 from adrs.graph.context import RunContext
 from adrs.graph.pipeline import Ticket
-from adrs.graph.state import Outcome, SlotInput, SlotState
+from adrs.graph.state import CandidateInput, Outcome, SlotInput, SlotOutput, SlotState
 from adrs.workspace.repository import program_key
 
 
 async def plan(state: SlotState,
-               runtime: Runtime[RunContext]) -> Command[Literal["candidate", "commit", "__end__"]]:
+               runtime: Runtime[RunContext]) -> Command[Literal["code", "commit", "__end__"]]:
     ctx = runtime.context
     pipeline = ctx.pipeline
     number = state["number"] + pipeline.width if "number" in state else state["slot"] + 1
@@ -39,17 +39,18 @@ async def plan(state: SlotState,
                                dataclasses.replace(ticket.request, meter=meter))
     if not plans:  # the planner failed (its faults are counted): the key still gets a commit
         return Command(goto="commit", update={"number": number,
-                                              "outcomes": [_no_plan(ctx, ticket, meter)]})
-    return Command(update={"number": number}, goto=Send("candidate", {
-        "iteration": ticket.iteration, "slot": ticket.slot, "island": ticket.request.island,
-        "plan": plans[0].model_dump(), "revisions": 0, "feedback": [], **spent(meter)}))
+                                              "outcome": _no_plan(ctx, ticket, meter)})
+    return Command(update={"number": number}, goto=Send("code", CandidateInput(
+        iteration=ticket.iteration, slot=ticket.slot, island=ticket.request.island,
+        plan=plans[0].model_dump(), revisions=0, feedback=[], usage=meter.usage(),
+        faults=meter.faults())))
 
 
 async def commit(state: SlotState, runtime: Runtime[RunContext]) -> Command[Literal["plan"]]:
     """Commit the candidate (at once), then hand it to the pipeline (which folds it in order)."""
     ctx = runtime.context
     repo, pipeline = ctx.repository, ctx.pipeline
-    outcome = state["outcomes"][-1]
+    outcome = state["outcome"]
     number = pipeline.number(outcome["iteration"], outcome["slot"])
     if number != state["number"]:
         raise RuntimeError(f"slot {state['slot']}: outcome of candidate {number}, "
@@ -87,12 +88,14 @@ def _no_plan(ctx: RunContext, ticket: Ticket, meter: UsageMeter) -> Outcome:
 
 
 def build_slot_graph():
-    builder = StateGraph(SlotState, context_schema=RunContext, input_schema=SlotInput)
+    builder = StateGraph(SlotState, context_schema=RunContext, input_schema=SlotInput,
+                         output_schema=SlotOutput)
     builder.add_node("plan", plan)
-    builder.add_node("candidate", build_candidate_graph())
+    builder.add_node("code", code)
+    builder.add_node("critique", critique)
+    builder.add_node("evaluate", evaluate)
     builder.add_node("commit", commit)
     builder.add_edge(START, "plan")
-    builder.add_edge("candidate", "commit")
     return builder.compile()
 
 

@@ -35,13 +35,6 @@ class Outcome(TypedDict):
     note: str  # the evaluator's research note, kept as a git note on the commit
 
 
-def latest_iteration(current: list[Outcome], update: list[Outcome]) -> list[Outcome]:
-    """The newest outcome(s): a slot holds the one of its current candidate only."""
-    merged = list(current) + list(update)
-    newest = max(((o["iteration"], o["slot"]) for o in merged), default=(0, 0))
-    return [o for o in merged if (o["iteration"], o["slot"]) == newest]
-
-
 class RunInput(TypedDict):
     baseline_id: str
     best_id: str
@@ -72,35 +65,49 @@ class RunOutput(TypedDict, total=False):
     report: dict[str, Any]
 
 
-class SlotState(TypedDict, total=False):
-    """One of the K slots: the number of the candidate it works on, and that candidate's end."""
+class CandidateInput(TypedDict):
+    """A fresh candidate, as the plan node's Send hands it to `code`."""
 
+    iteration: int
     slot: int
-    number: int
-    outcomes: Annotated[list[Outcome], latest_iteration]
-    line: dict[str, Any]  # the last committed candidate, for progress
+    island: int
+    plan: dict[str, Any]  # agents.schemas.Plan, dumped
+    revisions: int
+    feedback: list[str]  # the critic's reasons, when sent back
+    usage: dict[str, dict[str, float]]  # model spend of this candidate so far, per role
+    faults: dict[str, int]
 
 
 class SlotInput(TypedDict):
     slot: int
 
 
-class CandidateState(TypedDict, total=False):
-    """One candidate's trip through code -> critique (-> code ...) -> evaluate."""
+class SlotOutput(TypedDict, total=False):
+    """What a finished slot hands the run: nothing of its candidates' fields (the run's
+    figures come from the pipeline), so K slots ending together never collide."""
 
-    iteration: int
+    line: dict[str, Any]
+
+
+class SlotState(TypedDict, total=False):
+    """One of the K slots: the number of its current candidate, that candidate's fields while
+    it is coded, reviewed and evaluated (programs are git blobs), its Outcome, and the line of
+    the last committed one. Spend fields hold totals (each step adds its own and writes them)."""
+
     slot: int
+    number: int
+    iteration: int
     island: int
-    plan: dict[str, Any]  # agents.schemas.Plan, dumped
+    plan: dict[str, Any]
+    revisions: int
+    feedback: list[str]
+    usage: dict[str, dict[str, float]]
+    faults: dict[str, int]
     program_blob: str | None
     applied: str  # the coder's account of the edit it made
-    revisions: int
-    feedback: list[str]  # the critic's reasons, when sent back
     verdict: str
-    usage: Annotated[dict[str, dict[str, float]], add_usage]  # this candidate's steps so far
-    faults: Annotated[dict[str, int], add_counts]
-    outcomes: Annotated[list[Outcome], latest_iteration]
+    outcome: Outcome
+    line: dict[str, Any]  # the last committed candidate, for progress
 
 
-class CandidateOutput(TypedDict):
-    outcomes: list[Outcome]
+CandidateState = SlotState  # what the candidate's nodes read: the slot's state
