@@ -18,7 +18,7 @@ $(VENV)/.test-deps: $(BIN)/adrs
 	touch $@
 
 run: $(BIN)/adrs
-	$(BIN)/adrs run txn_scheduling --iterations $(ITERATIONS) --seed $(SEED) --width 2
+	$(BIN)/adrs run txn_scheduling --iterations $(ITERATIONS) --seed $(SEED) --parallel 2
 
 # Lint, the whole test suite, then the wheel as a new user installs it (with the import contracts).
 test: $(VENV)/.test-deps

@@ -7,8 +7,18 @@ from adrs.agents.evolve_block import count_constants, fingerprint
 from adrs.agents.model.config import OFFLINE, ModelSettings
 from adrs.agents.model.errors import ModelCallFailed, ModelSetupError
 from adrs.agents.model.recording import RECORDINGS_DIR
-from adrs.agents.roles import AssessRequest, CodeRequest, PlanRequest, ResearchNote, ReviewRequest, Team
+from adrs.agents.roles import (
+    AssessRequest,
+    CodeRequest,
+    Inspiration,
+    PlanRequest,
+    ResearchNote,
+    ReviewRequest,
+    Team,
+    derive_rng,
+)
 from adrs.agents.schemas import Findings, Plan, Verdict
+from adrs.agents.search import SearchConfigError, SearchStrategy, Selection, island_search
 from adrs.agents.team import Brain, build_team, probe_models
 from adrs.agents.usage import (
                                ROLES,
@@ -23,11 +33,12 @@ from adrs.agents.usage import (
 )
 
 __all__ = [
-    "OFFLINE", "AssessRequest", "Brain", "CodeRequest", "Findings", "ModelCallFailed",
-    "ModelSettings", "ModelSetupError", "Plan", "PlanRequest", "RECORDINGS_DIR", "ROLES",
-    "ResearchNote", "ReviewRequest", "SpendLedger", "Team", "UsageMeter", "Verdict", "add_counts",
-    "add_usage", "build_team", "count_constants", "describe_faults", "describe_usage",
-    "draft_problem", "fingerprint", "probe_models", "total_dollars", "total_tokens",
+    "OFFLINE", "AssessRequest", "Brain", "CodeRequest", "Findings", "Inspiration",
+    "ModelCallFailed", "ModelSettings", "ModelSetupError", "Plan", "PlanRequest", "RECORDINGS_DIR",
+    "ROLES", "ResearchNote", "ReviewRequest", "SearchConfigError", "SearchStrategy", "Selection",
+    "SpendLedger", "Team", "UsageMeter", "Verdict", "add_counts", "add_usage", "build_team",
+    "count_constants", "derive_rng", "describe_faults", "describe_usage", "draft_problem",
+    "fingerprint", "island_search", "probe_models", "total_dollars", "total_tokens",
 ]
 
 

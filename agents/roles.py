@@ -6,6 +6,7 @@ graph/ knows the agents only through these; a brain (offline or model-backed) im
 from __future__ import annotations
 
 import random
+from collections.abc import Container
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -34,15 +35,32 @@ class ResearchNote:
 
 
 @dataclass(frozen=True)
+class Inspiration:
+    """A program shown to the planner for its ideas: its record (figures, per-workload scores,
+    feedback) and its code."""
+
+    record: ProgramRecord
+    source: str
+
+
+@dataclass(frozen=True)
 class PlanRequest:
     iteration: int
-    count: int  # how many plans (candidates) this iteration
-    database: ProgramDatabase
+    count: int  # how many plans (candidates) to propose; the pipeline asks for one at a time
+    database: ProgramDatabase  # the snapshot this candidate may see (see graph/pipeline.py)
     repository: RunRepository
     problem: Problem
     seed: int
-    notes: tuple[ResearchNote, ...] = ()  # the run's research notes, oldest first
+    notes: tuple[ResearchNote, ...] = ()  # the latest research notes, oldest first
     meter: UsageMeter | None = None  # where a model brain counts its tokens, dollars and faults
+    slot: int = 0  # with `iteration`, the key of the (first) candidate planned
+    # What the search strategy (agents/search) chose; None/empty when planning without one.
+    parent: ProgramRecord | None = None  # where to start
+    island: int = 0
+    intensity: str = "exploit"  # exploit: refine the parent; explore: try something different
+    top: tuple[ProgramRecord, ...] = ()  # the best programs of the run, best first
+    inspirations: tuple[Inspiration, ...] = ()  # two or three diverse programs, with their code
+    search_note: str = ""  # why this island, parent and intensity
 
 
 @dataclass(frozen=True)
@@ -73,7 +91,7 @@ class ReviewRequest:
     plan: Plan
     parent_source: str
     candidate_source: str
-    known_fingerprints: frozenset[str]
+    known_fingerprints: Container[str]  # the snapshot's duplicate keys (a set or a view)
     problem: Problem
     iteration: int = 0
     slot: int = 0
@@ -102,6 +120,10 @@ class Assessment:
 
 
 class Planner(Protocol):
+    """Proposes plans. A planner whose answers depend on the order of its calls (the offline
+    brain keeps an optimiser's state) sets `sequential = True`: the pipeline then calls it in
+    key order, as soon as the candidate's snapshot is ready. Others are called concurrently."""
+
     model_name: str
 
     def plan(self, request: PlanRequest) -> list[Plan]: ...

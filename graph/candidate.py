@@ -1,14 +1,21 @@
-"""One candidate's path: code -> critique -> (code again | evaluate | dropped).
+"""One candidate's path: code -> critique -> (code again | evaluate | rejected) -> commit.
 
-Each candidate of an iteration runs this subgraph in its own `Send` branch, so candidates are
-coded, reviewed and evaluated in parallel; only the Outcome flows back to the run.
+A slot's plan node starts each candidate with a `Send` to `code` that carries the whole fresh
+candidate (CandidateInput); `code` writes it into the slot's state, and the other nodes read it
+there. The candidate's end, an Outcome, goes to the slot's commit node. These nodes are part of
+the slot graph rather than a subgraph of their own: a subgraph per candidate cost LangGraph a
+loop, a checkpoint lookup and an extra checkpoint each time (bench/overhead.py).
+
+The nodes are async: a role's calls and the evaluation wait on the run's thread pool (or the
+role's own async methods), never on the event loop. What a node reads of the run is the snapshot
+the candidate was planned from (graph/pipeline.py), so the outcome never depends on what other
+candidates did meanwhile.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
@@ -22,18 +29,21 @@ from adrs.agents.interface import (
     add_usage,
     fingerprint,
 )
+from adrs.graph.commits import model_label
 from adrs.graph.context import RunContext
-from adrs.graph.state import CandidateOutput, CandidateState, Outcome
-from adrs.workspace.database import ProgramDatabase
+from adrs.graph.state import CandidateInput, CandidateState, Outcome
 
 
-def code(state: CandidateState, runtime: Runtime[RunContext]) -> Command[Literal["critique", "__end__"]]:
+async def code(state: CandidateState,
+               runtime: Runtime[RunContext]) -> Command[Literal["critique", "commit"]]:
+    """First reached by the plan's Send (state = the fresh candidate), then by critique's
+    "revise" (state = the slot's state); either way it writes the candidate back whole."""
     ctx = runtime.context
     plan = Plan.model_validate(state["plan"])
     repo = ctx.repository
     previous = state.get("program_blob")
     meter = UsageMeter()
-    result = ctx.team.coder.write(CodeRequest(
+    result = await ctx.call(ctx.team.coder, "write", CodeRequest(
         plan=plan,
         parent_source=repo.program_source(plan.parent_id),
         second_parent_source=(repo.program_source(plan.second_parent_id)
@@ -45,27 +55,31 @@ def code(state: CandidateState, runtime: Runtime[RunContext]) -> Command[Literal
         seed=ctx.settings.seed,
         problem=ctx.problem,
         meter=meter,
-        database=ProgramDatabase.from_repository(repo),
+        # The snapshot it was planned from (never a rescan of git): what a duplicate repeats.
+        database=ctx.pipeline.view(ctx.pipeline.number(state["iteration"], state["slot"])),
     ))
+    candidate = {key: state[key] for key in CandidateInput.__annotations__ if key in state}
     if result.source is None:
         outcome = _outcome(state, plan, ctx, status="rejected", blob=None,
                            verdict=f"no program written: {result.error}", meter=meter)
-        return Command(goto=END, update={"outcomes": [outcome]})
-    return Command(goto="critique", update={"program_blob": repo.store_blob(result.source),
-                                            "applied": result.note, **_spent(meter)})
+        return Command(goto="commit", update={**candidate, "outcome": outcome})
+    return Command(goto="critique", update={
+        **candidate, "program_blob": repo.store_blob(result.source), "applied": result.note,
+        **totals(state, meter)})
 
 
-def critique(state: CandidateState,
-             runtime: Runtime[RunContext]) -> Command[Literal["code", "evaluate", "__end__"]]:
+async def critique(state: CandidateState,
+                   runtime: Runtime[RunContext]) -> Command[Literal["code", "evaluate", "commit"]]:
     ctx = runtime.context
     plan = Plan.model_validate(state["plan"])
     repo = ctx.repository
     meter = UsageMeter()
-    verdict = ctx.team.critic.review(ReviewRequest(
+    snapshot = ctx.pipeline.view(ctx.pipeline.number(state["iteration"], state["slot"]))
+    verdict = await ctx.call(ctx.team.critic, "review", ReviewRequest(
         plan=plan,
         parent_source=repo.program_source(plan.parent_id),
         candidate_source=repo.read_blob(state["program_blob"]),
-        known_fingerprints=ProgramDatabase.from_repository(repo).fingerprints(),
+        known_fingerprints=snapshot.known_fingerprints(),
         problem=ctx.problem,
         iteration=state["iteration"], slot=state["slot"],
         revision=state.get("revisions", 0),
@@ -74,25 +88,25 @@ def critique(state: CandidateState,
     revisions = state.get("revisions", 0)
     text = verdict.describe()
     if verdict.decision == "approve":
-        return Command(goto="evaluate", update={"verdict": text, **_spent(meter)})
+        return Command(goto="evaluate", update={"verdict": text, **totals(state, meter)})
     if verdict.decision == "revise" and revisions < ctx.settings.max_revisions:
         return Command(goto="code", update={"revisions": revisions + 1,
                                             "feedback": list(verdict.reasons), "verdict": text,
-                                            **_spent(meter)})
+                                            **totals(state, meter)})
     if verdict.decision == "revise":
         text = f"reject: still needs revision after {revisions} revisions; {text}"
     outcome = _outcome(state, plan, ctx, status="rejected", blob=state["program_blob"],
                        verdict=text, meter=meter)
-    return Command(goto=END, update={"outcomes": [outcome]})
+    return Command(goto="commit", update={"outcome": outcome})
 
 
-def evaluate(state: CandidateState, runtime: Runtime[RunContext]) -> dict:
+async def evaluate(state: CandidateState, runtime: Runtime[RunContext]) -> Command[Literal["commit"]]:
     ctx = runtime.context
     plan = Plan.model_validate(state["plan"])
     repo = ctx.repository
-    parent = ProgramDatabase.from_repository(repo).get(plan.parent_id)
+    parent = repo.record(plan.parent_id)
     meter = UsageMeter()
-    assessment = ctx.team.evaluator.assess(AssessRequest(
+    assessment = await ctx.call(ctx.team.evaluator, "assess", AssessRequest(
         plan=plan, candidate_source=repo.read_blob(state["program_blob"]),
         parent=parent, tool=ctx.tool, problem=ctx.problem,
         parent_source=repo.program_source(plan.parent_id),
@@ -109,7 +123,7 @@ def evaluate(state: CandidateState, runtime: Runtime[RunContext]) -> dict:
         metrics=dict(result.metrics), per_workload=dict(result.per_workload),
         timings={**result.timings, "evaluation_seconds": result.duration_seconds},
         meter=meter, note=assessment.note)
-    return {"outcomes": [outcome]}
+    return Command(goto="commit", update={"outcome": outcome})
 
 
 def _outcome(state: CandidateState, plan: Plan, ctx: RunContext, *, status: str,
@@ -118,37 +132,29 @@ def _outcome(state: CandidateState, plan: Plan, ctx: RunContext, *, status: str,
              per_workload: dict | None = None, timings: dict | None = None,
              meter: UsageMeter | None = None, note: str = "") -> Outcome:
     """The candidate's end; its spend is what earlier steps recorded plus this step's meter."""
-    team = ctx.team
-    spent = _spent(meter) if meter else {}
+    spend = totals(state, meter or UsageMeter())
     return Outcome(
-        iteration=state["iteration"], slot=state["slot"],
+        iteration=state["iteration"], slot=state["slot"], island=state.get("island", 0),
         parent_id=plan.parent_id, second_parent_id=plan.second_parent_id,
         summary=plan.summary,
         hypothesis="\n".join(line for line in (
             plan.hypothesis, f"Change: {plan.change}", f"Expected: {plan.expected_effect}",
             _applied_line(plan, state)) if line),
         operator=plan.operator,
-        model=team.coder.model_name if team.coder.model_name == team.planner.model_name
-        else f"{team.planner.model_name}+{team.coder.model_name}",
+        model=model_label(ctx.team),
         program_blob=blob,
         fingerprint=fingerprint(ctx.repository.read_blob(blob)) if blob else "",
         status=status, verdict=verdict, revisions=state.get("revisions", 0),
         findings=findings, feedback=feedback, score=score,
         metrics=metrics or {}, per_workload=per_workload or {}, timings=timings or {},
-        usage=add_usage(state.get("usage"), spent.get("usage")),
-        faults=add_counts(state.get("faults"), spent.get("faults")),
-        note=note,
+        usage=spend["usage"], faults=spend["faults"], note=note,
     )
 
 
-def _spent(meter: UsageMeter) -> dict:
-    """A step's model spend as a state update (nothing when no model was called)."""
-    update: dict = {}
-    if meter.usage():
-        update["usage"] = meter.usage()
-    if meter.faults():
-        update["faults"] = meter.faults()
-    return update
+def totals(state: CandidateState, meter: UsageMeter) -> dict:
+    """The candidate's spend so far, this step's included (its state holds totals, not deltas)."""
+    return {"usage": add_usage(state.get("usage"), meter.usage()),
+            "faults": add_counts(state.get("faults"), meter.faults())}
 
 
 def _applied_line(plan: Plan, state: CandidateState) -> str:
@@ -157,13 +163,3 @@ def _applied_line(plan: Plan, state: CandidateState) -> str:
     if not applied or applied in plan.change:
         return ""
     return f"Applied: {applied}"
-
-
-def build_candidate_graph():
-    builder = StateGraph(CandidateState, context_schema=RunContext, output_schema=CandidateOutput)
-    builder.add_node("code", code)
-    builder.add_node("critique", critique)
-    builder.add_node("evaluate", evaluate)
-    builder.add_edge(START, "code")
-    builder.add_edge("evaluate", END)
-    return builder.compile()

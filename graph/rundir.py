@@ -17,10 +17,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from langgraph.checkpoint.sqlite import SqliteSaver
-
 from adrs.agents.interface import RECORDINGS_DIR
 from adrs.graph import health
+from adrs.graph.checkpoints import InlineSqliteSaver
 from adrs.graph.settings import RunSettings
 from adrs.tools.problem import Problem
 from adrs.workspace.repository import RunRepository, WorkspaceError
@@ -86,12 +85,17 @@ class Run:
             yield
 
     @contextmanager
-    def checkpointer(self) -> Iterator[SqliteSaver]:
-        """LangGraph's SQLite checkpointer on the run's database, checked before use."""
+    def checkpointer(self) -> Iterator[InlineSqliteSaver]:
+        """LangGraph's SQLite checkpointer on the run's database, checked before use; it serves
+        the async graph too (graph/checkpoints.py). Write-ahead logging with synchronous=NORMAL:
+        a killed process loses nothing that was committed; only a power cut may lose the last
+        checkpoints, which a resume then redoes (every step is idempotent)."""
         connection = sqlite3.connect(self.paths.checkpoints, check_same_thread=False)
         try:
             _check_database(connection, self.paths)
-            yield SqliteSaver(connection)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            yield InlineSqliteSaver(connection)
         finally:
             connection.close()
 

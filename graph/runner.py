@@ -2,25 +2,37 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import time
 import warnings
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import aclosing, nullcontext
 from pathlib import Path
 from typing import Any
 
-from adrs.agents.interface import ModelSetupError, Team, count_constants
+from adrs.agents.interface import (
+    ModelSetupError,
+    SearchConfigError,
+    SearchStrategy,
+    Team,
+    count_constants,
+    island_search,
+)
 from adrs.agents.interface import build_team as build_agents
 from adrs.agents.interface import probe_models as probe_agents
 from adrs.graph import health
 from adrs.graph.builder import build_graph
 from adrs.graph.containment import describe, evaluation_tool, require_isolation
 from adrs.graph.context import RunContext
+from adrs.graph.pipeline import Pipeline
 from adrs.graph.rundir import THREAD, Run, RunError, RunPaths, open_run
 from adrs.graph.settings import RunSettings, replay_settings
 from adrs.graph.state import RunInput
 from adrs.tools.baseline import ProblemWarning, score_twice
+from adrs.tools.evaluation import EvaluationTool
 from adrs.tools.problem import Problem
 from adrs.workspace.messages import CandidateMessage
 from adrs.workspace.repository import RunRepository, WorkspaceError
@@ -68,6 +80,7 @@ def create_run(problem: Problem, settings: RunSettings, run_dir: Path, *,
     """
     final = RunPaths(run_dir.resolve())
     isolation = require_isolation(settings)  # before any model call and any file written
+    build_strategy(problem)  # a bad [search] table fails before anything is written
     if final.root.exists() and not final.root.is_dir():
         raise RunError(f"run directory {run_dir} is a file, not a directory")
     if final.root.exists() and any(final.root.iterdir()):
@@ -120,58 +133,78 @@ def _warn(note: str) -> None:
 
 
 def execute(run_dir: Path, *, on_update: Callable[[str, dict[str, Any]], None] | None = None,
-            settings_override: RunSettings | None = None, team: Team | None = None) -> dict[str, Any]:
+            settings_override: RunSettings | None = None, team: Team | None = None,
+            tool: EvaluationTool | None = None) -> dict[str, Any]:
     """Drive the run until it stops; picks up from the last checkpoint if there is one.
 
-    `team` replaces the team the settings describe (tests drive scripted models this way)."""
+    `on_update(node, update)` sees every node's update (a slot's `commit` carries the line of
+    the candidate it committed). `team` replaces the team the settings describe (tests drive
+    scripted models this way); `tool` the sandboxed evaluation tool (benchmarks time the
+    orchestration alone with an instant one)."""
     with open_run(run_dir) as run:
-        return _drive(run, on_update=on_update, settings=settings_override or run.settings,
-                      team=team)
+        return asyncio.run(_drive(run, on_update=on_update,
+                                  settings=settings_override or run.settings, team=team, tool=tool))
 
 
-def _drive(run: Run, *, on_update: Callable[[str, dict[str, Any]], None] | None,
-           settings: RunSettings, team: Team | None) -> dict[str, Any]:
+def build_strategy(problem: Problem) -> SearchStrategy:
+    """The search strategy, configured by the problem's [search] table."""
+    try:
+        return island_search((problem.spec.model_extra or {}).get("search"))
+    except SearchConfigError as exc:
+        raise RunError(f"problem {problem.name}: {exc}") from exc
+
+
+async def _drive(run: Run, *, on_update: Callable[[str, dict[str, Any]], None] | None,
+                 settings: RunSettings, team: Team | None,
+                 tool: EvaluationTool | None) -> dict[str, Any]:
     isolation = require_isolation(settings)
     paths, problem, repo = run.paths, run.problem, run.repository
     deadline = time.monotonic() + settings.max_minutes * 60 if settings.max_minutes else None
-    with run.locked(), run.checkpointer() as saver, evaluation_tool(problem, settings) as tool:
-        context = RunContext(settings=settings, problem=problem, repository=repo, tool=tool,
-                             team=team or build_team(settings, paths.root), deadline=deadline,
-                             isolation=describe(isolation, settings))
+    team = team or build_team(settings, paths.root)
+    with run.locked(), ThreadPoolExecutor(settings.width * 2 + 2, "adrs") as pool, \
+            (nullcontext(tool) if tool else evaluation_tool(problem, settings)) as tool:
         repo.clear_stale_locks()  # a killed run may have died inside a git command
-        graph = build_graph(saver)
-        config = {"configurable": THREAD, "recursion_limit": 10 * settings.iterations + 100}
-        snapshot = graph.get_state(config)
-        values = snapshot.values
-        context.team.spend.open(max_tokens=settings.max_tokens, max_dollars=settings.max_dollars,
-                                usage=values.get("usage"))  # checked before every model call
-        # A step that finished just before a kill has its writes saved but leaves `next` empty:
-        # pending tasks, not `next`, say whether there is more to do.
-        if snapshot.next or snapshot.tasks:
+        with run.checkpointer() as saver:
+            graph = build_graph(saver)
+            # A slot's steps per candidate: plan, code and critique per revision, evaluate, commit.
+            steps = 2 * settings.max_revisions + 5
+            config = {"configurable": THREAD, "recursion_limit": steps * settings.iterations + 100}
+            snapshot = await graph.aget_state(config)
+            values = snapshot.values
+            # A step that finished just before a kill has its writes saved but leaves `next`
+            # empty: pending tasks, not `next`, say whether there is more to do.
+            if not (snapshot.next or snapshot.tasks) and "stop_reason" in values:
+                return dict(values)  # finished already
+            pipeline = Pipeline(settings=settings, problem=problem, repository=repo, team=team,
+                                strategy=build_strategy(problem), deadline=deadline)
+            pipeline.start(repo.records())  # folds what git holds, replaying every choice
+            team.spend.open(max_tokens=settings.max_tokens, max_dollars=settings.max_dollars,
+                            usage=pipeline.usage)  # checked before every model call
             start: RunInput | None = None  # continue from the last checkpoint and its writes
-        elif "stop_reason" in values:
-            return dict(values)  # finished already
-        else:
-            # Not started, or killed before the first step was saved: (re)start at plan, from
-            # whatever progress the state already records.
-            baseline = values.get("baseline_id") or repo.resolve("baseline")
-            best = values.get("best_id") or baseline
-            start = RunInput(baseline_id=baseline, best_id=best,
-                             best_score=values.get("best_score", _score_of(repo, best)))
-        try:
-            for chunk in graph.stream(start, config, context=context, stream_mode="updates",
-                                      durability="sync"):
-                for node, update in chunk.items():
-                    if node == "select":  # candidates ran: is the repository still whole?
-                        _check_repository(paths.root, health.quick_damage(paths.root))
-                    if on_update and isinstance(update, dict):
-                        on_update(node, update)
-        except ModelSetupError as exc:
-            raise RunError(f"{exc}; fix it, then `adrs resume {paths.root}`") from exc
-        except WorkspaceError:
-            _check_repository(paths.root, health.damage(paths.root))  # damage, said as such
-            raise
-        return dict(graph.get_state(config).values)
+            if not (snapshot.next or snapshot.tasks):
+                # Not started, or killed before the first step was saved: (re)start.
+                best = pipeline.database.best
+                start = RunInput(baseline_id=pipeline.database.baseline.id, best_id=best.id,
+                                 best_score=best.score)
+            context = RunContext(settings=settings, problem=problem, repository=repo,
+                                 tool=tool, team=team, pipeline=pipeline, pool=pool,
+                                 isolation=describe(isolation, settings))
+            stream = graph.astream(start, config, context=context, stream_mode="updates",
+                                   subgraphs=True, durability="sync")
+            try:
+                async with aclosing(stream):  # stop the slots before the database closes
+                    async for _, chunk in stream:
+                        for node, update in chunk.items():
+                            if node == "commit":  # a candidate ran: is the repository whole?
+                                _check_repository(paths.root, health.quick_damage(paths.root))
+                            if on_update and isinstance(update, dict):
+                                on_update(node, update)
+            except ModelSetupError as exc:
+                raise RunError(f"{exc}; fix it, then `adrs resume {paths.root}`") from exc
+            except WorkspaceError:
+                _check_repository(paths.root, health.damage(paths.root))  # damage, said as such
+                raise
+            return dict((await graph.aget_state(config)).values)
 
 
 def run_status(run_dir: Path) -> dict[str, Any]:
@@ -185,9 +218,3 @@ def _check_repository(root: Path, problem: str | None) -> None:
         raise RunError(health.damaged_message(root, problem))
 
 
-def _score_of(repo: RunRepository, commit_id: str) -> float:
-    records = {record.id: record for record in repo.records()}
-    score = records[commit_id].score
-    if score is None:
-        raise RunError("the baseline commit has no score")
-    return score

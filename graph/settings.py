@@ -28,7 +28,8 @@ class RunSettings(BaseModel):
     problem: str = Field(description="Name of the problem.")
     seed: int = Field(0, description="Every random choice of the run derives from it.")
     iterations: int = Field(30, gt=0, description="Plan/select rounds.")
-    width: int = Field(1, ge=1, le=32, description="Candidates per iteration, evaluated in parallel.")
+    width: int = Field(1, ge=1, le=32, description="Candidates in flight at once (--parallel); "
+                                                   "an iteration is one candidate per slot.")
     max_revisions: int = Field(2, ge=0, le=10, description="Times the critic may send an edit back.")
     max_evaluations: int | None = Field(None, gt=0, description="Stop after this many evaluations.")
     target_score: float | None = Field(None, allow_inf_nan=False,

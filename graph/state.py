@@ -8,12 +8,13 @@ from adrs.agents.interface import add_counts, add_usage
 
 
 class Outcome(TypedDict):
-    """What became of one candidate; select turns it into a commit."""
+    """What became of one candidate; the slot's commit node turns it into a commit."""
 
     iteration: int
     slot: int
     parent_id: str
     second_parent_id: str | None
+    island: int
     summary: str
     hypothesis: str
     operator: str
@@ -34,13 +35,6 @@ class Outcome(TypedDict):
     note: str  # the evaluator's research note, kept as a git note on the commit
 
 
-def latest_iteration(current: list[Outcome], update: list[Outcome]) -> list[Outcome]:
-    """Collect the fanned-out candidates' outcomes; older iterations' are dropped to keep state small."""
-    merged = list(current) + list(update)
-    newest = max((outcome["iteration"] for outcome in merged), default=0)
-    return [outcome for outcome in merged if outcome["iteration"] == newest]
-
-
 class RunInput(TypedDict):
     baseline_id: str
     best_id: str
@@ -51,10 +45,8 @@ class RunState(TypedDict, total=False):
     baseline_id: str
     best_id: str
     best_score: float
-    iteration: int  # iterations completed
+    iteration: int  # iterations (one candidate per slot) whose every candidate is settled
     evaluations: int  # candidates that reached the simulator
-    outcomes: Annotated[list[Outcome], latest_iteration]
-    recent: list[dict[str, Any]]  # one line per candidate of the last iteration, for progress
     usage: Annotated[dict[str, dict[str, float]], add_usage]  # model spend per role, whole run
     faults: Annotated[dict[str, int], add_counts]  # model faults by kind, whole run
     stop_reason: str
@@ -73,21 +65,49 @@ class RunOutput(TypedDict, total=False):
     report: dict[str, Any]
 
 
-class CandidateState(TypedDict, total=False):
-    """One candidate's trip through code -> critique (-> code ...) -> evaluate."""
+class CandidateInput(TypedDict):
+    """A fresh candidate, as the plan node's Send hands it to `code`."""
 
     iteration: int
     slot: int
+    island: int
     plan: dict[str, Any]  # agents.schemas.Plan, dumped
-    program_blob: str | None
-    applied: str  # the coder's account of the edit it made
     revisions: int
     feedback: list[str]  # the critic's reasons, when sent back
+    usage: dict[str, dict[str, float]]  # model spend of this candidate so far, per role
+    faults: dict[str, int]
+
+
+class SlotInput(TypedDict):
+    slot: int
+
+
+class SlotOutput(TypedDict, total=False):
+    """What a finished slot hands the run: nothing of its candidates' fields (the run's
+    figures come from the pipeline), so K slots ending together never collide."""
+
+    line: dict[str, Any]
+
+
+class SlotState(TypedDict, total=False):
+    """One of the K slots: the number of its current candidate, that candidate's fields while
+    it is coded, reviewed and evaluated (programs are git blobs), its Outcome, and the line of
+    the last committed one. Spend fields hold totals (each step adds its own and writes them)."""
+
+    slot: int
+    number: int
+    iteration: int
+    island: int
+    plan: dict[str, Any]
+    revisions: int
+    feedback: list[str]
+    usage: dict[str, dict[str, float]]
+    faults: dict[str, int]
+    program_blob: str | None
+    applied: str  # the coder's account of the edit it made
     verdict: str
-    usage: Annotated[dict[str, dict[str, float]], add_usage]  # this candidate's steps so far
-    faults: Annotated[dict[str, int], add_counts]
-    outcomes: Annotated[list[Outcome], latest_iteration]
+    outcome: Outcome
+    line: dict[str, Any]  # the last committed candidate, for progress
 
 
-class CandidateOutput(TypedDict):
-    outcomes: list[Outcome]
+CandidateState = SlotState  # what the candidate's nodes read: the slot's state

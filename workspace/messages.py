@@ -45,6 +45,7 @@ _SECTIONS: tuple[tuple[str, str], ...] = (
 )
 _HEADERS = frozenset(header for _, header in _SECTIONS)
 _WHITESPACE = re.compile(r"\s+")
+_WORD = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
 def _collapse(text: str) -> str:
@@ -99,6 +100,10 @@ class CandidateMessage(BaseModel):
     extra_parents: list[str] = Field(default_factory=list, description="Other parents (shas).")
     isolation: str = Field("", description="The isolation the candidate ran under (bwrap, "
                            "namespaces, landlock, none); Isolation trailer.")
+    usage: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="Model spend of this candidate, per role (Usage trailers).")
+    faults: dict[str, int] = Field(default_factory=dict,
+                                   description="Model faults met by this candidate (Faults trailer).")
 
     @field_validator("summary")
     @classmethod
@@ -146,6 +151,22 @@ class CandidateMessage(BaseModel):
                 raise ValueError(f"figure {name} is not finite: {number!r}")
         return dict(sorted(value.items()))
 
+    @field_validator("usage")
+    @classmethod
+    def _spend(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for role, row in value.items():
+            if not _WORD.match(role) or any(not _WORD.match(k) or not math.isfinite(v)
+                                            for k, v in row.items()):
+                raise ValueError(f"usage of {role!r} must map words to finite numbers")
+        return {role: dict(sorted(row.items())) for role, row in sorted(value.items()) if row}
+
+    @field_validator("faults")
+    @classmethod
+    def _fault_counts(cls, value: dict[str, int]) -> dict[str, int]:
+        if any(not _WORD.match(kind) for kind in value):
+            raise ValueError(f"fault kinds must be words: {sorted(value)!r}")
+        return {kind: count for kind, count in sorted(value.items()) if count}
+
     @model_validator(mode="after")
     def _score_matches_status(self) -> CandidateMessage:
         scored = self.status in SCORED_STATUSES
@@ -174,6 +195,10 @@ class CandidateMessage(BaseModel):
         pairs += [("Metric", f"{k}={_format_float(v)}") for k, v in sorted(self.metrics.items())]
         pairs += [("Workload", f"{k}={_format_float(v)}")
                   for k, v in sorted(self.per_workload.items())]
+        pairs += [("Usage", " ".join([role, *(f"{k}={_format_float(v)}" for k, v in row.items())]))
+                  for role, row in self.usage.items()]
+        if self.faults:
+            pairs.append(("Faults", " ".join(f"{k}={v}" for k, v in self.faults.items())))
         return pairs
 
     def to_text(self) -> str:
@@ -239,6 +264,7 @@ def _parse_trailers(block: str) -> dict[str, object]:
     parents: list[str] = []
     metrics: dict[str, float] = {}
     workloads: dict[str, float] = {}
+    usage: dict[str, dict[str, float]] = {}
     for line in block.split("\n"):
         key, sep, value = line.partition(": ")
         if not sep:
@@ -256,9 +282,18 @@ def _parse_trailers(block: str) -> dict[str, object]:
             if name in target:
                 raise ValueError(f"trailer {key} {name} is repeated")
             target[name] = number
+        elif key == "Usage":
+            role, *figures = value.split(" ")
+            if role in usage:
+                raise ValueError(f"trailer Usage {role} is repeated")
+            usage[role] = dict(_parse_figure(figure) for figure in figures)
+        elif key == "Faults":
+            if "faults" in fields:
+                raise ValueError("trailer Faults is repeated")
+            fields["faults"] = {k: int(v) for k, v in (_parse_figure(f) for f in value.split(" "))}
         else:
             raise ValueError(f"unknown trailer {key!r}")
     if "model" not in fields:
         raise ValueError("trailer Agent-Model is missing")
-    fields.update(extra_parents=parents, metrics=metrics, per_workload=workloads)
+    fields.update(extra_parents=parents, metrics=metrics, per_workload=workloads, usage=usage)
     return fields

@@ -18,7 +18,7 @@ from adrs.graph.containment import isolation_line
 from adrs.graph.rundir import RunError, open_run
 from adrs.graph.runner import build_team, create_run, execute, probe_models, replay_source, run_status
 from adrs.graph.settings import ROLES, RunSettings, SettingsError
-from adrs.graph.spend import add_usage, describe_faults, describe_usage, total_dollars, total_tokens
+from adrs.graph.spend import describe_faults, describe_usage, total_dollars, total_tokens
 
 MODEL_PANEL = "Model brain (any OpenAI-compatible server; see docs/models.md)"
 EVALUATION_PANEL = "Evaluation (isolation: docs/reliability.md; Ray: docs/scaling.md)"
@@ -37,7 +37,9 @@ def run(
                                                             show_default=False)] = None,
     iterations: Annotated[Optional[int], typer.Option(help="Plan/select rounds \\[problem default].")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed of every random choice \\[0].", show_default=False)] = None,
-    width: Annotated[Optional[int], typer.Option(help="Candidates per iteration, evaluated in parallel \\[1].",
+    # search: --parallel K keeps K candidates in flight (--width is its older name)
+    width: Annotated[Optional[int], typer.Option("--parallel", "--width", help="Candidates in flight at once; "
+                                                 "an iteration is one candidate per slot \\[1].",
                                                  show_default=False)] = None,
     run_dir: Annotated[Optional[Path], typer.Option(help="Where to create the run \\[runs/<problem>-<time>].")] = None,
     max_evaluations: Annotated[Optional[int], typer.Option(help="Stop after this many evaluations.")] = None,
@@ -176,27 +178,27 @@ def _role_models(settings: RunSettings) -> str:
 def _drive(run_dir: Path, settings: RunSettings) -> None:
     started = time.monotonic()
     before = run_status(run_dir)
-    spent = {"usage": dict(before.get("usage") or {}) if settings.model else {}}
+    shown = {"iteration": -1}
 
     def on_update(node: str, update: dict[str, Any]) -> None:
-        if node in ("plan", "select"):  # the candidates' spend reaches the state in select
-            spent["usage"] = add_usage(spent["usage"], update.get("usage"))
-        if node != "select":
+        # Each slot's commit carries its candidate's line and the run's figures so far.
+        line = update.get("line") if node == "commit" else None
+        if not line:
             return
-        for line in update.get("recent", []):
-            score = "     —" if line["score"] is None else f"{line['score']:.4f}"
-            console.print(f"  [dim]{line['key']}[/] {score}  {status_text(line['status'])}  "
-                          f"{escape(line['summary'][:60])}  "
-                          f"[dim]{escape(short_verdict(line['verdict'] or ''))}"
-                          f"{escape(_timings(line.get('timings') or {}))}[/]")
-        if not update.get("recent"):
-            console.print("  [yellow]no candidate this iteration (no plan)[/]")
+        score = "     —" if line["score"] is None else f"{line['score']:.4f}"
+        console.print(f"  [dim]{line['key']}[/] {score}  {status_text(line['status'])}  "
+                      f"{escape(line['summary'][:60])}  "
+                      f"[dim]{escape(short_verdict(line['verdict'] or ''))}"
+                      f"{escape(_timings(line.get('timings') or {}))}[/]")
+        if line["iteration"] == shown["iteration"]:
+            return
+        shown["iteration"] = line["iteration"]
         money = ""
         if settings.model is not None:
-            money = f"  [dim]spent {total_tokens(spent['usage']):,} tokens " \
-                    f"${total_dollars(spent['usage']):.4f}[/]"
-        console.print(f"[bold]iteration {update['iteration']}/{settings.iterations}[/]  "
-                      f"best {update['best_score']:.4f}  evaluations {update['evaluations']}  "
+            money = f"  [dim]spent {total_tokens(line['usage']):,} tokens " \
+                    f"${total_dollars(line['usage']):.4f}[/]"
+        console.print(f"[bold]iteration {line['iteration']}/{settings.iterations}[/]  "
+                      f"best {line['best_score']:.4f}  evaluations {line['evaluations']}  "
                       f"[dim]{time.monotonic() - started:.0f}s[/]{money}")
 
     final = execute(run_dir, on_update=on_update)

@@ -18,7 +18,7 @@ from adrs.agents.roles import PlanRequest, derive_rng
 from adrs.agents.schemas import Plan
 from adrs.agents.usage import UsageMeter
 from adrs.workspace.database import ProgramDatabase, ProgramRecord
-from adrs.workspace.repository import iteration_key
+from adrs.workspace.repository import program_key
 
 log = logging.getLogger("adrs.model")
 TOOL = "submit_plans"
@@ -53,7 +53,7 @@ class ModelPlanner:
         choices = self.parent_choices(database, suggested)
         try:
             return ask_structured(
-                self._gateway, role="planner", scope=f"{iteration_key(request.iteration)} plan",
+                self._gateway, role="planner", scope=f"{program_key(request.iteration, request.slot)} plan",
                 messages=self.messages(request, suggested, choices), schema=PlanBatch,
                 tool=TOOL, meter=meter, max_repairs=self._options.max_repairs,
                 check=lambda batch: _plans(batch, choices, request.count))
@@ -65,8 +65,10 @@ class ModelPlanner:
                                   f"({self.model_name}) gave no usable plan: {exc}") from exc
 
     def suggest_parent(self, request: PlanRequest) -> ProgramRecord:
-        """A seeded draw, as the offline planner makes it, so exploration does not rest on the
-        model's taste alone."""
+        """The search strategy's choice when there is one; else a seeded draw, so exploration
+        does not rest on the model's taste alone."""
+        if request.parent is not None:
+            return request.parent
         rng = derive_rng(request.seed, "plan", request.iteration)
         return request.database.sample_parent(rng, exploit_ratio=self._options.exploit_ratio,
                                               tournament_size=self._options.tournament_size)
@@ -89,6 +91,8 @@ class ModelPlanner:
             parent_feedback=views.feedback(suggested),
             history=views.history(request.database, options.history_size),
             notes=views.notes(request.notes, options.notes_size),
+            inspirations=views.inspirations(request.inspirations),
+            search=f"{request.intensity}; {request.search_note}" if request.search_note else "none",
             count=request.count, iteration=request.iteration)
         return [SystemMessage(render("planner", "system")), HumanMessage(user)]
 

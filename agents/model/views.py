@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from adrs.agents.checks import FORBIDDEN_CALLS, FORBIDDEN_NAMES
 from adrs.agents.evolve_block import RegionError, split_program
 from adrs.agents.prompts import render
-from adrs.agents.roles import ResearchNote
+from adrs.agents.roles import Inspiration, ResearchNote
 from adrs.tools.problem import DEFAULT_FORBIDDEN_IMPORTS, Problem
 from adrs.workspace.database import ProgramDatabase, ProgramRecord
 
@@ -68,7 +68,7 @@ def attempt_line(record: ProgramRecord, database: ProgramDatabase) -> str:
 
 
 def history(database: ProgramDatabase, size: int) -> str:
-    attempts = [r for r in database.records if r.status != "baseline"][-size:] if size else []
+    attempts = [r for r in database.recent(size + 1) if r.status != "baseline"][-size:] if size else []
     if not attempts:
         return "none yet"
     return "\n".join(attempt_line(record, database) for record in attempts)
@@ -79,6 +79,16 @@ def notes(items: tuple[ResearchNote, ...], size: int) -> str:
     if not chosen:
         return "none yet"
     return "\n".join(f"- {note.key}: {shorten(note.text, 400)}" for note in chosen)
+
+
+def inspirations(items: tuple[Inspiration, ...]) -> str:
+    """Each inspiration's figures, per-workload scores, feedback and code."""
+    if not items:
+        return "none"
+    return "\n\n".join(
+        f"## {item.record.key}: {shorten(item.record.summary, 100)}\nFigures: {figures(item.record)}\n"
+        f"Workloads: {workloads(item.record.message.per_workload)}\nFeedback: {feedback(item.record)}\n"
+        f"```python\n{item.source.rstrip()}\n```" for item in items)
 
 
 def feedback(record: ProgramRecord) -> str:

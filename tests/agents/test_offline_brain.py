@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from adrs.agents.evolve_block import Literal
 from adrs.agents.offline.coder import OfflineCoder
 from adrs.agents.offline.planner import OfflinePlanner, nudged_text
@@ -34,15 +36,28 @@ def request(run_dir, iteration=1, count=3, seed=0):
                        problem=Problem.load(run_dir / ".adrs" / "problem"), seed=seed)
 
 
-def test_plans_are_seeded_distinct_and_cite_evidence(toy_dir, tmp_path):
+def test_plans_are_seeded_sequential_and_cite_evidence(toy_dir, tmp_path):
     start_run(toy_dir, tmp_path / "run", iterations=3, width=2, seed=5)
     plans = OfflinePlanner().plan(request(tmp_path / "run", iteration=4, count=4))
     again = OfflinePlanner().plan(request(tmp_path / "run", iteration=4, count=4))
-    assert plans == again
-    assert len({(p.parent_id, p.literal_edits) for p in plans}) == 4
+    assert plans == again and OfflinePlanner.sequential  # called in key order by the pipeline
+    assert len({p.literal_edits for p in plans}) == 4
     for plan in plans:
         assert "scores" in plan.hypothesis and "rank" in plan.hypothesis
-        assert plan.operator in {"perturb", "crossover"} and plan.literal_edits
+        assert "CMA-ES study over 2 constants" in plan.hypothesis
+        assert plan.operator == "perturb" and plan.literal_edits
+
+
+def test_the_study_learns_every_outcome_once(toy_dir, tmp_path):
+    start_run(toy_dir, tmp_path / "run", iterations=2, width=1, seed=1)
+    planner = OfflinePlanner()
+    full = request(tmp_path / "run", iteration=1, count=1)
+    planner.plan(dataclasses.replace(full, database=full.database.prefix(1)))  # asks for i0001-s0
+    assert planner._progress.told == 0
+    later = dataclasses.replace(full, iteration=3, database=full.database.prefix(2))
+    planner.plan(later)  # i0001-s0's outcome is in this snapshot: told once
+    planner.plan(dataclasses.replace(later, iteration=4))
+    assert planner._progress.told == 1 and planner._progress.best_score is not None
 
 
 def test_the_coder_applies_the_edit_and_goes_further_when_sent_back(toy_dir):

@@ -151,3 +151,20 @@ def test_rebuilt_from_a_repository(tmp_path: Path) -> None:
         step_by_step = ProgramDatabase().with_record(run.records()[2]).with_record(
             run.records()[0]).with_record(run.records()[1])
         assert step_by_step == db
+
+
+def test_snapshots_share_one_store_and_never_see_later_programs() -> None:
+    db = ProgramDatabase((record(0, "baseline", 0.0),))
+    grown = db.with_record(record(1, "evaluated", 3.0, fingerprint="fp1"))
+    tip = grown.with_record(record(2, "evaluated", 1.0, fingerprint="fp2"))
+    assert (len(db), len(grown), len(tip)) == (1, 2, 3)
+    assert db.best.key == "i0000-s0" and tip.best.key == "i0001-s0"
+    assert "i0002-s0" in tip and "i0002-s0" not in grown
+    assert "fp2" in tip.known_fingerprints() and "fp2" not in grown.known_fingerprints()
+    assert tip.prefix(2) == grown and tip.prefix(2).top(5) == grown.top(5)
+    # Growing an older snapshot copies: the newer one is unchanged.
+    branch = grown.with_record(record(2, "evaluated", 9.0, slot=1))
+    assert branch.best.score == 9.0 and tip.best.score == 3.0 and len(tip) == 3
+    assert tip.rank_of(tip.get("i0002-s0")) == 2 and tip.scored_count == 3
+    with pytest.raises(ValueError, match="cannot hold"):
+        grown.prefix(3)

@@ -147,3 +147,15 @@ def test_message_is_frozen() -> None:
 def test_malformed_text_is_refused(text: str, error: str) -> None:
     with pytest.raises(ValueError, match=error):
         CandidateMessage.from_text(text)
+
+
+def test_model_spend_and_faults_travel_as_trailers() -> None:
+    message = CandidateMessage(summary="s", status="rejected", iteration=2,
+                               usage={"planner": {"calls": 1.0, "input_tokens": 900.0,
+                                                  "dollars": 0.0021}},
+                               faults={"malformed": 2, "repaired": 0})
+    text = message.to_text()
+    assert "Usage: planner calls=1.0 dollars=0.0021 input_tokens=900.0\nFaults: malformed=2\n" in text
+    assert CandidateMessage.from_text(text) == message and message.faults == {"malformed": 2}
+    with pytest.raises(ValueError):
+        CandidateMessage(summary="s", status="rejected", iteration=1, usage={"a b": {"x": 1.0}})

@@ -288,3 +288,27 @@ def test_a_foreign_commit_under_adrs_refs_is_reported(run: RunRepository, run_di
     with pytest.raises(WorkspaceError, match=r"i0003-s0\) has an unreadable message: "
                                              r"commit message has no trailer paragraph$"):
         run.records()
+
+
+def test_notes_are_readable_by_git_and_survive_reopening(run: RunRepository, run_dir: Path,
+                                                         lineage: dict[str, str]) -> None:
+    run.add_note("i0001-s0", "first")
+    run.add_note(lineage["i2s0"], "second\r\n")
+    assert git(run_dir, "notes", "--ref", "adrs", "show", lineage["i2s0"]) == "second\n"
+    with RunRepository.open(run_dir) as again:
+        assert again.notes() == {lineage["i1s0"]: "first\n", lineage["i2s0"]: "second\n"}
+        again.add_note("i0001-s0", "replaced")
+        assert git(run_dir, "notes", "--ref", "adrs", "show", lineage["i1s0"]) == "replaced\n"
+    assert "error" not in run.fsck().lower()
+
+
+def test_a_commit_writes_no_index_and_starts_no_git_per_object(run: RunRepository, run_dir: Path,
+                                                               lineage: dict[str, str]) -> None:
+    """Objects go straight into .git/objects; the index and working tree stay as they were."""
+    before = (run_dir / ".git" / "index").stat().st_mtime_ns
+    sha = run.commit_candidate(key="i0003-s0", parent="i0002-s0", source=source(4),
+                               message=msg("Return 4", "evaluated", 3, score=4.0))
+    assert (run_dir / ".git" / "objects" / sha[:2] / sha[2:]).is_file()
+    assert git(run_dir, "cat-file", "-t", sha).strip() == "commit"
+    assert (run_dir / ".git" / "index").stat().st_mtime_ns == before
+    assert run.program_source(sha) == source(4) and run.record(sha).score == 4.0

@@ -7,9 +7,15 @@ import shutil
 from pathlib import Path
 
 from adrs.agents.evolve_block import fingerprint
-from adrs.agents.roles import AssessRequest, CodeRequest, PlanRequest, ReviewRequest
+from adrs.agents.roles import (
+    AssessRequest,
+    CodeRequest,
+    Inspiration,
+    PlanRequest,
+    ResearchNote,
+    ReviewRequest,
+)
 from adrs.agents.schemas import Plan
-from adrs.graph.nodes import research_notes
 from adrs.graph.runner import create_run
 from adrs.graph.settings import RunSettings
 from adrs.tools.evaluation import EvaluationTool
@@ -50,10 +56,20 @@ PLAN = Plan(parent_id="", summary="Lower RATE to 0.5", hypothesis="Both targets 
             change="RATE = 0.5", expected_effect="combined_score up, near most")
 
 
+def research_notes(repo: RunRepository, database: ProgramDatabase) -> tuple[ResearchNote, ...]:
+    notes = repo.notes()
+    return tuple(ResearchNote(key=r.key, text=notes[r.id].strip())
+                 for r in database.records if r.id in notes)
+
+
 def plan_request(problem: Problem, repo: RunRepository) -> PlanRequest:
     database = ProgramDatabase.from_repository(repo)
+    baseline = database.baseline
     return PlanRequest(iteration=3, count=2, database=database, repository=repo, problem=problem,
-                       seed=0, notes=research_notes(repo, database))
+                       seed=0, notes=research_notes(repo, database),
+                       parent=database.get("i0001-s0"), intensity="explore",
+                       search_note="island 0 of 1 (UCB: mean reward 0.50)",
+                       inspirations=(Inspiration(baseline, repo.program_source(baseline.id)),))
 
 
 def sources(problem: Problem, repo: RunRepository) -> tuple[Plan, str, str]:

@@ -54,8 +54,12 @@ def test_a_failed_critic_or_evaluator_and_bad_edits_do_not_stop_the_run(toy_dir,
                                "server_error": 2}
     records = repo.records()
     assert [(r.key, r.status) for r in records] == [("i0000-s0", "baseline"),
+                                                   ("i0001-s0", "rejected"),
                                                    ("i0002-s0", "evaluated")]
-    scored = records[1]
+    # Every key gets a commit: the coder's failure keeps the parent's program, with its reason.
+    assert records[1].message.verdict.startswith("no program written")
+    assert records[1].program_blob == records[0].program_blob
+    scored = records[2]
     assert scored.score == pytest.approx((1 / 3.5 + 1 / 22.625) / 2)
     assert scored.message.verdict.startswith("approve: static checks passed; no model review: "
                                              "no answer after 1 try")
@@ -122,7 +126,7 @@ def test_a_replay_stopped_midway_resumes_to_the_recorded_run(toy_dir, tmp_path):
     final, _ = run_with(toy_dir, recorded, fakes, iterations=3)
 
     def stop_after_one(node, update):
-        if node == "select" and update["iteration"] == 1:
+        if node == "commit" and update["line"]["key"] == "i0001-s0":
             raise Stop
 
     settings = replay_settings(RunSettings.load(recorded / ".adrs" / "settings.json"), recorded)

@@ -67,6 +67,26 @@ Figures: combined_score=0.1650, rate=1, width=5
 Feedback:
 worst_workloads: far
 
+# Inspirations (other good programs, different from the parent; borrow what works)
+## i0000-s0: Baseline: initial.py as given
+Figures: combined_score=0.0490, rate=1, width=2
+Workloads: far 0.0180, near 0.0800
+Feedback: worst_workloads: far
+```python
+\"\"\"A tiny program for the tests: two constants to tune.\"\"\"
+
+# EVOLVE-BLOCK-START
+WIDTH = 2
+RATE = 1.0
+
+
+def choose():
+    return WIDTH, RATE
+# EVOLVE-BLOCK-END
+```
+
+# Search advice: explore; island 0 of 1 (UCB: mean reward 0.50)
+
 # Recent attempts (plan -> outcome), oldest first
 - i0001-s0 from i0000-s0 [evaluated 0.1650, +0.1160]: Raise WIDTH to 5 -> Score 0.1650 (+0.1160 vs parent i0000-s0). Near gains most.
 - i0002-s0 from i0001-s0 [rejected]: Raise RATE to 9 -> critic: reject: RATE 9 is far from both targets

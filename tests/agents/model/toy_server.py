@@ -124,7 +124,9 @@ class ToyResponder:
 
     @staticmethod
     def _planner(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        text = all_user_text(body)
+        # The prompt, not a repair request that may follow it, names the parent and the count.
+        text = next((str(m["content"]) for m in body["messages"] if m["role"] == "user"),
+                    all_user_text(body))
         parent = re.search(r"# Suggested parent: (i\d{4}-s\d+)", text)
         count = re.search(r"Propose (\d+) plan", text)
         plans = [{"parent": parent.group(1) if parent else "i0000-s0",

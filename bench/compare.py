@@ -1,0 +1,167 @@
+"""adrs against OpenEvolve on the same loopback model server, evaluator and settings.
+
+    python3 -m venv bench/.venv-openevolve && bench/.venv-openevolve/bin/pip install openevolve
+    .venv/bin/python bench/compare.py [--delay 1.0] [--parallel 1 4 16] [--rounds 3]
+    .venv/bin/python bench/compare.py --overhead [--programs 100 1000]
+
+Both tools run against bench/loopback.py, which answers every request after `--delay` seconds,
+with the same evaluator file, the same number of candidates and K candidates in flight (adrs
+`--parallel K`; OpenEvolve `evaluator.parallel_evaluations: K`). adrs runs in this process with
+its real model client and its jailed evaluation tool; OpenEvolve runs `openevolve-run` in its
+own venv. Rates come from the moments candidates complete (adrs: each commit; OpenEvolve: its
+"Iteration N ... completed" log lines): (n - K) / (time of the n-th - time of the K-th), which
+leaves start-up, the baseline and the first wave out.
+
+Throughput mode (bench/problems/fixed_cost: 0.5 s per evaluation): candidates per second, and the
+share of the ideal K / (model calls per candidate x delay + 0.5 s) reached; adrs makes four model
+calls per candidate (planner, coder, critic, evaluator), OpenEvolve one.
+Overhead mode (bench/problems/instant, delay 0, K = 1): the whole cost of one candidate, adrs's
+with its jailed evaluation and four model round trips, OpenEvolve's unjailed with one.
+Without bench/.venv-openevolve the OpenEvolve columns say "not installed".
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+OPENEVOLVE = BENCH / ".venv-openevolve" / "bin" / "openevolve-run"
+CALLS = {"adrs": 4, "openevolve": 1}  # model calls per candidate
+OE_CONFIG = """\
+max_iterations: {iterations}
+checkpoint_interval: 100000
+log_level: INFO
+random_seed: 0
+llm:
+  api_base: {url}
+  api_key: bench
+  models: [{{name: bench-model, weight: 1.0}}]
+  timeout: 60
+  retries: 1
+  retry_delay: 1
+database:
+  num_islands: 3
+  random_seed: 0
+evaluator:
+  parallel_evaluations: {parallel}
+  cascade_evaluation: false
+  timeout: 20
+"""
+
+
+class Loopback:
+    def __init__(self, delay: float) -> None:
+        self.process = subprocess.Popen([sys.executable, str(BENCH / "loopback.py"), "--delay",
+                                         str(delay)], stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        self.url = self.process.stdout.readline().strip()
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait()
+
+
+def adrs_times(problem: str, url: str, parallel: int, candidates: int) -> list[float]:
+    """When each candidate of an adrs run was committed (model brain, jailed evaluations)."""
+    from adrs.graph.runner import create_run, execute
+    from adrs.graph.settings import ModelSettings, RunSettings
+    from adrs.tools.problem import Problem
+
+    os.environ["OPENAI_API_KEY"] = "bench"  # the loopback server ignores it
+    model = ModelSettings(planner="bench-model", coder="bench-model", critic="bench-model",
+                          evaluator="bench-model", base_url=url, record=False)
+    settings = RunSettings.build(problem=problem, brain="model", model=model, width=parallel,
+                                 iterations=max(1, candidates // parallel))
+    times: list[float] = []
+    with tempfile.TemporaryDirectory() as scratch:
+        create_run(Problem.load(BENCH / "problems" / problem), settings, Path(scratch) / "run")
+        execute(Path(scratch) / "run", on_update=lambda node, _: times.append(time.time())
+                if node == "commit" else None)
+    return times
+
+
+def openevolve_times(problem: str, url: str, parallel: int, candidates: int) -> list[float] | None:
+    """When each iteration of an OpenEvolve run completed, from its log."""
+    if not OPENEVOLVE.is_file():
+        return None
+    with tempfile.TemporaryDirectory() as scratch:
+        config = Path(scratch) / "config.yaml"
+        config.write_text(OE_CONFIG.format(iterations=candidates, url=url, parallel=parallel))
+        folder = BENCH / "problems" / problem
+        done = subprocess.run([str(OPENEVOLVE), str(folder / "initial.py"),
+                               str(folder / "evaluator.py"), "--config", str(config),
+                               "--iterations", str(candidates), "--output", str(Path(scratch) / "out")],
+                              capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"openevolve-run failed: {(done.stderr or done.stdout)[-600:]}")
+    stamps = re.findall(r"^(\S+ \S+) - INFO - Iteration \d+: .* completed in",
+                        done.stdout + done.stderr, flags=re.MULTILINE)
+    return [datetime.strptime(s, "%Y-%m-%d %H:%M:%S,%f").timestamp() for s in stamps]
+
+
+def rate(times: list[float] | None, parallel: int) -> float | None:
+    """Candidates per second once K are in flight: (n - K) / (t_n - t_K)."""
+    if not times or len(times) <= parallel:
+        return None
+    ordered = sorted(times)
+    return (len(ordered) - parallel) / (ordered[-1] - ordered[parallel - 1])
+
+
+def throughput(delay: float, levels: list[int], rounds: int) -> None:
+    server = Loopback(delay)
+    try:
+        print(f"throughput, fixed_cost (0.5 s per evaluation), model delay {delay} s\n")
+        print(f"{'K':>3} {'adrs cand/s':>12} {'of ideal':>9} {'OpenEvolve cand/s':>18} "
+              f"{'of ideal':>9} {'adrs/OE':>8}")
+        for k in levels:
+            n = k * (rounds + 1)
+            mine = rate(adrs_times("fixed_cost", server.url, k, n), k)
+            theirs = rate(openevolve_times("fixed_cost", server.url, k, n), k)
+            ideal = {tool: k / (CALLS[tool] * delay + 0.5) for tool in CALLS}
+            print(f"{k:>3} {mine:>12.2f} {mine / ideal['adrs']:>9.0%} "
+                  + (f"{theirs:>18.2f} {theirs / ideal['openevolve']:>9.0%} {mine / theirs:>8.2f}"
+                     if theirs else f"{'not installed':>18}"))
+    finally:
+        server.close()
+
+
+def overhead(programs: list[int]) -> None:
+    server = Loopback(0.0)
+    try:
+        print("whole cost per candidate, instant evaluator, model delay 0, one at a time\n"
+              "(adrs: jailed evaluation, four model round trips; OpenEvolve: unjailed, one)\n")
+        print(f"{'programs':>8} {'adrs ms':>8} {'OpenEvolve ms':>14} {'adrs/OE':>8}")
+        for n in programs:
+            mine = rate(adrs_times("instant", server.url, 1, n), 1)
+            theirs = rate(openevolve_times("instant", server.url, 1, n), 1)
+            print(f"{n:>8} {1e3 / mine:>8.1f} " + (f"{1e3 / theirs:>14.1f} {theirs / mine:>8.2f}"
+                                                   if theirs else f"{'not installed':>14}"))
+    finally:
+        server.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--delay", type=float, default=1.0)
+    parser.add_argument("--parallel", type=int, nargs="*", default=[1, 4, 16])
+    parser.add_argument("--rounds", type=int, default=3, help="extra candidates per slot")
+    parser.add_argument("--overhead", action="store_true")
+    parser.add_argument("--programs", type=int, nargs="*", default=[100, 1000])
+    args = parser.parse_args()
+    if args.overhead:
+        overhead(args.programs)
+    else:
+        throughput(args.delay, args.parallel, args.rounds)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""One slot of the pipeline: plan ──Send──▶ code ⇄ critique ─▶ evaluate ─▶ commit ──▶ plan.
+
+The run fans out into K slots (graph/builder.py); each plans its next candidate as soon as it
+has committed its last one, so K candidates are always in flight and none waits for a slower
+one of "its generation". graph/pipeline.py says why the history still depends on the seed and
+K only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Literal
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+from langgraph.types import Command, Send
+
+from adrs.agents.interface import UsageMeter
+from adrs.graph.candidate import code, critique, evaluate
+from adrs.graph.commits import commit_message, model_label
+from adrs.graph.context import RunContext
+from adrs.graph.pipeline import Ticket
+from adrs.graph.state import CandidateInput, Outcome, SlotInput, SlotOutput, SlotState
+from adrs.workspace.repository import program_key
+
+
+async def plan(state: SlotState,
+               runtime: Runtime[RunContext]) -> Command[Literal["code", "commit", "__end__"]]:
+    ctx = runtime.context
+    pipeline = ctx.pipeline
+    number = state["number"] + pipeline.width if "number" in state else state["slot"] + 1
+    ticket = await pipeline.ticket(number)
+    if ticket.request is None:  # a stop rule holds from this candidate on
+        return Command(goto=END)
+    meter = UsageMeter()
+    plans = ticket.plans
+    if plans is None:
+        plans = await ctx.call(ctx.team.planner, "plan",
+                               dataclasses.replace(ticket.request, meter=meter))
+    if not plans:  # the planner failed (its faults are counted): the key still gets a commit
+        return Command(goto="commit", update={"number": number,
+                                              "outcome": _no_plan(ctx, ticket, meter)})
+    return Command(update={"number": number}, goto=Send("code", CandidateInput(
+        iteration=ticket.iteration, slot=ticket.slot, island=ticket.request.island,
+        plan=plans[0].model_dump(), revisions=0, feedback=[], usage=meter.usage(),
+        faults=meter.faults())))
+
+
+async def commit(state: SlotState, runtime: Runtime[RunContext]) -> Command[Literal["plan"]]:
+    """Commit the candidate (at once), then hand it to the pipeline (which folds it in order)."""
+    ctx = runtime.context
+    repo, pipeline = ctx.repository, ctx.pipeline
+    outcome = state["outcome"]
+    number = pipeline.number(outcome["iteration"], outcome["slot"])
+    if number != state["number"]:
+        raise RuntimeError(f"slot {state['slot']}: outcome of candidate {number}, "
+                           f"expected {state['number']}")
+    key = program_key(outcome["iteration"], outcome["slot"])
+    source = (repo.read_blob(outcome["program_blob"]) if outcome["program_blob"]
+              else repo.program_source(outcome["parent_id"]))  # nothing written: keep the parent's
+    sha = repo.commit_candidate(key=key, parent=outcome["parent_id"], source=source,
+                                message=commit_message(outcome, ctx.isolation))
+    if outcome["note"]:
+        repo.add_note(sha, outcome["note"])
+    pipeline.settle(number, repo.record(sha))
+    return Command(goto="plan", update={"line": _line(key, outcome, pipeline.summary())})
+
+
+def _line(key: str, outcome: Outcome, figures: dict[str, Any]) -> dict[str, Any]:
+    return {"key": key, "status": outcome["status"], "score": outcome["score"],
+            "summary": outcome["summary"], "verdict": outcome["verdict"],
+            "seconds": outcome["timings"].get("evaluation_seconds"),
+            # wall times: reported as they come, never committed (not reproducible)
+            "timings": outcome["timings"], **figures}
+
+
+def _no_plan(ctx: RunContext, ticket: Ticket, meter: UsageMeter) -> Outcome:
+    request = ticket.request
+    assert request is not None and request.parent is not None
+    parent = request.parent
+    return Outcome(
+        iteration=ticket.iteration, slot=ticket.slot, island=request.island,
+        parent_id=parent.id, second_parent_id=None, summary="No plan: the planner failed",
+        hypothesis="The planner gave no usable answer (see the Faults trailer); the parent's "
+                   "program is kept under this key so that no key is left out.",
+        operator="none", model=model_label(ctx.team), program_blob=None, fingerprint="",
+        status="rejected", verdict="reject: no plan to review", revisions=0, findings="",
+        feedback="", score=None, metrics={}, per_workload={}, timings={},
+        usage=meter.usage(), faults=meter.faults(), note="")
+
+
+def build_slot_graph():
+    builder = StateGraph(SlotState, context_schema=RunContext, input_schema=SlotInput,
+                         output_schema=SlotOutput)
+    builder.add_node("plan", plan)
+    builder.add_node("code", code)
+    builder.add_node("critique", critique)
+    builder.add_node("evaluate", evaluate)
+    builder.add_node("commit", commit)
+    builder.add_edge(START, "plan")
+    return builder.compile()
+
+
