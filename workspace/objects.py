@@ -15,10 +15,12 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from adrs.workspace.errors import WorkspaceError
+
 TREE_MODE = "40000"
 
 
-class ObjectError(RuntimeError):
+class ObjectError(WorkspaceError):
     """An object that is missing or not what was expected; the message is one line."""
 
 

@@ -6,11 +6,8 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
+from adrs.workspace.errors import WorkspaceError
 from adrs.workspace.messages import CandidateMessage
-
-
-class WorkspaceError(RuntimeError):
-    """A run repository that cannot do what was asked; the message is one line."""
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,12 @@ import subprocess
 import threading
 from pathlib import Path
 
+from adrs.workspace.errors import WorkspaceError
+
 ZERO = "0" * 40
 
 
-class RefError(RuntimeError):
+class RefError(WorkspaceError):
     """A ref change git refused; the message is git's last line."""
 
 
