@@ -43,6 +43,7 @@ class PlanRequest:
     seed: int
     notes: tuple[ResearchNote, ...] = ()  # the run's research notes, oldest first
     meter: UsageMeter | None = None  # where a model brain counts its tokens, dollars and faults
+    guidance: tuple[str, ...] = ()  # a person's steering notes (adrs steer), oldest first
 
 
 @dataclass(frozen=True)

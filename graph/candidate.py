@@ -137,6 +137,7 @@ def _outcome(state: CandidateState, plan: Plan, ctx: RunContext, *, status: str,
         usage=add_usage(state.get("usage"), spent.get("usage")),
         faults=add_counts(state.get("faults"), spent.get("faults")),
         note=note,
+        review=state.get("review"),
     )
 
 

@@ -19,8 +19,9 @@ from adrs.agents.interface import (
 from adrs.graph.context import RunContext
 from adrs.graph.state import Outcome, RunState
 from adrs.workspace.database import ProgramDatabase
-from adrs.workspace.messages import CandidateMessage
+from adrs.workspace.messages import CandidateMessage, Review
 from adrs.workspace.repository import RunRepository, program_key
+from adrs.workspace.steering import SteeringLog
 
 
 def plan(state: RunState, runtime: Runtime[RunContext]) -> Command[Literal["candidate", "select"]]:
@@ -31,7 +32,8 @@ def plan(state: RunState, runtime: Runtime[RunContext]) -> Command[Literal["cand
     plans = ctx.team.planner.plan(PlanRequest(
         iteration=iteration, count=ctx.settings.width, database=database,
         repository=ctx.repository, problem=ctx.problem, seed=ctx.settings.seed,
-        notes=research_notes(ctx.repository, database), meter=meter))
+        notes=research_notes(ctx.repository, database), meter=meter,
+        guidance=tuple(n.text for n in SteeringLog(ctx.repository.path).for_iteration(iteration))))
     update = {key: value for key, value in (("usage", meter.usage()), ("faults", meter.faults()))
               if value}
     if not plans:  # the planner failed (counted in faults): an iteration without candidates
@@ -139,4 +141,5 @@ def commit_message(outcome: Outcome) -> CandidateMessage:
         score=outcome["score"], metrics=outcome["metrics"], per_workload=outcome["per_workload"],
         operator=outcome["operator"], model=outcome["model"], fingerprint=outcome["fingerprint"],
         extra_parents=[outcome["second_parent_id"]] if outcome["second_parent_id"] else [],
+        review=Review.model_validate(outcome["review"]) if outcome.get("review") else None,
     )

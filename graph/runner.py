@@ -13,6 +13,7 @@ from adrs.agents.interface import ModelSetupError, Team
 from adrs.agents.interface import build_team as build_agents
 from adrs.graph.builder import build_graph
 from adrs.graph.context import RunContext
+from adrs.graph.review import Answerer, resume_command
 from adrs.graph.rundir import THREAD, Run, RunError, RunPaths, open_run
 from adrs.graph.settings import RunSettings, replay_settings
 from adrs.graph.state import RunInput
@@ -90,17 +91,19 @@ def create_run(problem: Problem, settings: RunSettings, run_dir: Path) -> RunPat
 
 
 def execute(run_dir: Path, *, on_update: Callable[[str, dict[str, Any]], None] | None = None,
-            settings_override: RunSettings | None = None, team: Team | None = None) -> dict[str, Any]:
+            settings_override: RunSettings | None = None, team: Team | None = None,
+            answerer: Answerer | None = None) -> dict[str, Any]:
     """Drive the run until it stops; picks up from the last checkpoint if there is one.
 
-    `team` replaces the team the settings describe (tests drive scripted models this way)."""
+    `team` replaces the team the settings describe (tests drive scripted models this way).
+    `answerer` answers the plans a reviewed run pauses on; without one the run stays paused."""
     with open_run(run_dir) as run:
         return _drive(run, on_update=on_update, settings=settings_override or run.settings,
-                      team=team)
+                      team=team, answerer=answerer)
 
 
 def _drive(run: Run, *, on_update: Callable[[str, dict[str, Any]], None] | None,
-           settings: RunSettings, team: Team | None) -> dict[str, Any]:
+           settings: RunSettings, team: Team | None, answerer: Answerer | None) -> dict[str, Any]:
     _check_sandbox()
     paths, problem, repo = run.paths, run.problem, run.repository
     deadline = time.monotonic() + settings.max_minutes * 60 if settings.max_minutes else None
@@ -127,11 +130,16 @@ def _drive(run: Run, *, on_update: Callable[[str, dict[str, Any]], None] | None,
             start = RunInput(baseline_id=baseline, best_id=best,
                              best_score=values.get("best_score", _score_of(repo, best)))
         try:
-            for chunk in graph.stream(start, config, context=context, stream_mode="updates",
-                                      durability="sync"):
-                for node, update in chunk.items():
-                    if on_update and isinstance(update, dict):
-                        on_update(node, update)
+            while True:
+                for chunk in graph.stream(start, config, context=context, stream_mode="updates",
+                                          durability="sync"):
+                    for node, update in chunk.items():
+                        if on_update and isinstance(update, dict):
+                            on_update(node, update)
+                # A reviewed run pauses at each plan: go on with the person's answers.
+                start = resume_command(graph.get_state(config), answerer)
+                if start is None:
+                    break
         except ModelSetupError as exc:
             raise RunError(f"{exc}; fix it, then `adrs resume {paths.root}`") from exc
         return dict(graph.get_state(config).values)

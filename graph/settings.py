@@ -39,6 +39,9 @@ class RunSettings(BaseModel):
     max_dollars: float | None = Field(None, gt=0, description="Stop once the models cost this much.")
     max_tokens: int | None = Field(None, gt=0, description="Stop once the models used this many "
                                                            "tokens (input and output).")
+    # Human checkpoints (graph/review.py).
+    review: bool = Field(False, description="Pause after each plan until a person approves it, "
+                                            "rewrites its hypothesis or gives it another parent.")
 
     @model_validator(mode="after")
     def _brain_has_its_settings(self) -> RunSettings:

@@ -32,6 +32,7 @@ class Outcome(TypedDict):
     usage: dict[str, dict[str, float]]  # model tokens and dollars of this candidate, per role
     faults: dict[str, int]  # model faults met on the way, by kind
     note: str  # the evaluator's research note, kept as a git note on the commit
+    review: dict[str, str] | None  # a person's review of the plan (graph/review.py), if any
 
 
 def latest_iteration(current: list[Outcome], update: list[Outcome]) -> list[Outcome]:
@@ -79,6 +80,7 @@ class CandidateState(TypedDict, total=False):
     iteration: int
     slot: int
     plan: dict[str, Any]  # agents.schemas.Plan, dumped
+    review: dict[str, str]  # workspace.messages.Review, dumped, once a person answered
     program_blob: str | None
     applied: str  # the coder's account of the edit it made
     revisions: int

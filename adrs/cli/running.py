@@ -13,6 +13,7 @@ from rich.table import Table
 
 from adrs.cli.common import EXPECTED, app, console, fail, short_verdict, status_text
 from adrs.cli.options import ModelFlags, run_settings
+from adrs.cli.reviewing import terminal_reviewer
 from adrs.graph.catalogue import load_problem
 from adrs.graph.rundir import open_run
 from adrs.graph.runner import build_team, create_run, execute, replay_source, run_status
@@ -49,11 +50,15 @@ def run(
     record: Annotated[Optional[bool], model_option("Record model requests and answers in the run \\[record].",
                                                    "--record/--no-record", show_default=False)] = None,
     replay: Annotated[Optional[Path], model_option("Reproduce this recorded run, offline, with its settings.")] = None,
+    # Human checkpoints (adrs/cli/reviewing.py, graph/review.py).
+    review: Annotated[bool, typer.Option("--review", help="Pause after each plan: approve it, rewrite its "
+                                                          "hypothesis or start it from another parent.")] = False,
 ) -> None:
     """Evolve a problem's baseline with the agents; every candidate becomes a git commit."""
     values = {"iterations": iterations, "seed": seed, "width": width,
               "max_evaluations": max_evaluations, "target_score": target_score,
-              "max_minutes": max_minutes, "max_dollars": max_dollars, "max_tokens": max_tokens}
+              "max_minutes": max_minutes, "max_dollars": max_dollars, "max_tokens": max_tokens,
+              "review": review or None}
     flags = ModelFlags(model=model, planner=planner_model, coder=coder_model, critic=critic_model,
                        evaluator=evaluator_model, base_url=base_url, record=record)
     try:
@@ -132,7 +137,8 @@ def _drive(run_dir: Path, settings: RunSettings) -> None:
                       f"best {update['best_score']:.4f}  evaluations {update['evaluations']}  "
                       f"[dim]{time.monotonic() - started:.0f}s[/]{money}")
 
-    final = execute(run_dir, on_update=on_update)
+    final = execute(run_dir, on_update=on_update,
+                    answerer=terminal_reviewer(run_dir) if settings.review else None)
     console.print(f"\nstopped: {final.get('stop_reason', 'unknown')}")
     if settings.model is not None:
         console.print(f"model usage: {escape(describe_usage(final.get('usage')))}")

@@ -83,6 +83,7 @@ class ModelPlanner:
             parent_feedback=views.feedback(suggested),
             history=views.history(request.database, options.history_size),
             notes=views.notes(request.notes, options.notes_size),
+            guidance="\n".join(f"- {views.clip(text, 1000)}" for text in request.guidance) or "none",
             count=request.count, iteration=request.iteration)
         return [SystemMessage(render("planner", "system")), HumanMessage(user)]
 
