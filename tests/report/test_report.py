@@ -60,7 +60,7 @@ def test_the_report_has_its_plots_lineage_and_best_program(run_dir, tmp_path):
     for plot in written.plots:
         image = imread(plot)
         assert image.shape[0] > 200 and image.shape[1] > 600
-        assert f"![" in text and f"]({plot.name})" in text and CAPTIONS[plot.name] in text
+        assert "![" in text and f"]({plot.name})" in text and CAPTIONS[plot.name] in text
     score, workloads, outcomes = (imread(p) for p in written.plots)
     # What the captions promise is drawn, in the colours they name.
     assert all(_has_colour(score, COLOURS[k]) for k in ("evaluated", "best", "heldout"))
@@ -134,7 +134,7 @@ def test_log_fits_80_columns_and_filters(run_dir, tmp_path):
 def test_show_diffs_any_two_programs(run_dir):
     code, out = adrs("show", run_dir, "baseline", "best")
     best = ProgramDatabase.from_repository(RunRepository.open(run_dir)).best
-    assert code == 0 and f"--- i0000-s0/program.py" in out and f"+++ {best.key}/program.py" in out
+    assert code == 0 and "--- i0000-s0/program.py" in out and f"+++ {best.key}/program.py" in out
     assert "combined_score" in out
     code, out = adrs("show", run_dir, "baseline", "i0099-s0")
     assert code == 2 and "error: no program with key i0099-s0" in out
