@@ -66,9 +66,9 @@ def create_app(source: RunSource, access: Access, compare: Sequence[Path] = ()) 
 
     def candidates_json(request: Request) -> Response:
         snap = source.snapshot()
-        best = snap.state.get("best_id") or (snap.database.best.id if snap.database.evaluated else None)
         return JSONResponse({"version": snap.version,
-                             "candidates": views.candidates(snap.database.records, best)})
+                             "candidates": views.candidates(snap.database.records,
+                                                            snap.database.best.id)})
 
     def candidate_json(request: Request) -> Response:
         key = request.path_params["key"]

@@ -49,7 +49,7 @@ def layout(records: Sequence[ProgramRecord]) -> dict[str, tuple[int, int]]:
     return place
 
 
-def candidates(records: Sequence[ProgramRecord], best_id: str | None) -> list[dict[str, Any]]:
+def candidates(records: Sequence[ProgramRecord], best_id: str) -> list[dict[str, Any]]:
     place = layout(records)
     keys = {r.id: r.key for r in records}
     return [{"key": r.key, "id": r.id, "parent": keys.get(r.parent_id or ""), "status": r.status,

@@ -78,11 +78,12 @@ function drawTree(candidates) {
   const [low, high] = [Math.min(...scores), Math.max(...scores)];
   const maxX = Math.max(1, ...candidates.map((c) => c.x));
   const rows = 1 + Math.max(0, ...candidates.map((c) => c.row));
-  const dx = Math.max(18, Math.min(60, (box.clientWidth - 90) / maxX)), dy = 18;
-  const X = (x) => 40 + x * dx, Y = (row) => 16 + row * dy;
+  const dx = Math.max(18, Math.min(60, (box.clientWidth - 140) / maxX)), dy = 18;
+  const islands = [...new Set(candidates.map((c) => c.island))].sort((a, b) => a - b);
+  const left = islands.length > 1 ? 64 : 40;  // room for the island labels
+  const X = (x) => left + x * dx, Y = (row) => 16 + row * dy;
   const svg = el("svg:svg", { width: X(maxX) + 70, height: Y(rows) + 10, id: "tree-svg" });
   const byKey = Object.fromEntries(candidates.map((c) => [c.key, c]));
-  const islands = [...new Set(candidates.map((c) => c.island))].sort((a, b) => a - b);
   if (islands.length > 1) {
     for (const island of islands) {
       const mine = candidates.filter((c) => c.island === island).map((c) => c.row);
