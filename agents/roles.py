@@ -61,6 +61,7 @@ class PlanRequest:
     top: tuple[ProgramRecord, ...] = ()  # the best programs of the run, best first
     inspirations: tuple[Inspiration, ...] = ()  # two or three diverse programs, with their code
     search_note: str = ""  # why this island, parent and intensity
+    guidance: tuple[str, ...] = ()  # a person's steering notes (adrs steer), oldest first
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The ADRS state machine.
 
-    launch ──Send×K──▶ slot [plan ──Send──▶ code ⇄ critique ─▶ evaluate ─▶ commit ──▶ plan]
+    launch ──Send×K──▶ slot [plan ──Send──▶ (review) ─▶ code ⇄ critique ─▶ evaluate ─▶ commit ──▶ plan]
            ──▶ report
 
 Each slot loops on its own until nothing is left to plan (graph/slot.py, graph/pipeline.py).

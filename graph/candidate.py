@@ -148,6 +148,7 @@ def _outcome(state: CandidateState, plan: Plan, ctx: RunContext, *, status: str,
         findings=findings, feedback=feedback, score=score,
         metrics=metrics or {}, per_workload=per_workload or {}, timings=timings or {},
         usage=spend["usage"], faults=spend["faults"], note=note,
+        review=state.get("review"),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from adrs.agents.interface import Team
 from adrs.graph.state import Outcome
-from adrs.workspace.messages import CandidateMessage
+from adrs.workspace.messages import CandidateMessage, Review
 
 
 def model_label(team: Team) -> str:
@@ -28,4 +28,5 @@ def commit_message(outcome: Outcome, isolation: str = "") -> CandidateMessage:
         model=outcome["model"], fingerprint=outcome["fingerprint"],
         extra_parents=[outcome["second_parent_id"]] if outcome["second_parent_id"] else [],
         usage=outcome["usage"], faults=outcome["faults"], isolation=isolation,
+        review=Review.model_validate(outcome["review"]) if outcome.get("review") else None,
     )

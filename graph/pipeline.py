@@ -47,6 +47,7 @@ from adrs.workspace.database import ProgramDatabase
 from adrs.workspace.messages import SCORED_STATUSES
 from adrs.workspace.records import ProgramRecord
 from adrs.workspace.repository import RunRepository, program_key
+from adrs.workspace.steering import SteeringLog
 
 NOTES_SHOWN = 12  # research notes a plan request carries (the latest, oldest first)
 
@@ -196,6 +197,8 @@ class Pipeline:
             problem=self.problem, seed=self.settings.seed, notes=tuple(self._notes),
             parent=choice.parent, island=choice.island, intensity=choice.intensity,
             top=choice.top, search_note=choice.reason,
+            # A person's steering notes (adrs steer) given before this iteration, oldest first.
+            guidance=tuple(note.text for note in SteeringLog(repo.path).for_iteration(iteration)),
             inspirations=tuple(Inspiration(record=r, source=repo.program_source(r.id))
                                for r in choice.inspirations))
 

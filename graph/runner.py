@@ -28,6 +28,7 @@ from adrs.graph.builder import build_graph
 from adrs.graph.containment import describe, evaluation_tool, require_isolation
 from adrs.graph.context import RunContext
 from adrs.graph.pipeline import Pipeline
+from adrs.graph.review import Answerer, resume_command
 from adrs.graph.rundir import THREAD, Run, RunError, RunPaths, open_run
 from adrs.graph.settings import RunSettings, replay_settings
 from adrs.graph.state import RunInput
@@ -134,16 +135,18 @@ def _warn(note: str) -> None:
 
 def execute(run_dir: Path, *, on_update: Callable[[str, dict[str, Any]], None] | None = None,
             settings_override: RunSettings | None = None, team: Team | None = None,
-            tool: EvaluationTool | None = None) -> dict[str, Any]:
+            tool: EvaluationTool | None = None, answerer: Answerer | None = None) -> dict[str, Any]:
     """Drive the run until it stops; picks up from the last checkpoint if there is one.
 
     `on_update(node, update)` sees every node's update (a slot's `commit` carries the line of
     the candidate it committed). `team` replaces the team the settings describe (tests drive
     scripted models this way); `tool` the sandboxed evaluation tool (benchmarks time the
-    orchestration alone with an instant one)."""
+    orchestration alone with an instant one); `answerer` answers the plans a reviewed run pauses
+    on (without one the run stays paused, for a later `adrs resume`)."""
     with open_run(run_dir) as run:
         return asyncio.run(_drive(run, on_update=on_update,
-                                  settings=settings_override or run.settings, team=team, tool=tool))
+                                  settings=settings_override or run.settings, team=team, tool=tool,
+                                  answerer=answerer))
 
 
 def build_strategy(problem: Problem) -> SearchStrategy:
@@ -156,7 +159,7 @@ def build_strategy(problem: Problem) -> SearchStrategy:
 
 async def _drive(run: Run, *, on_update: Callable[[str, dict[str, Any]], None] | None,
                  settings: RunSettings, team: Team | None,
-                 tool: EvaluationTool | None) -> dict[str, Any]:
+                 tool: EvaluationTool | None, answerer: Answerer | None) -> dict[str, Any]:
     isolation = require_isolation(settings)
     paths, problem, repo = run.paths, run.problem, run.repository
     deadline = time.monotonic() + settings.max_minutes * 60 if settings.max_minutes else None
@@ -189,16 +192,21 @@ async def _drive(run: Run, *, on_update: Callable[[str, dict[str, Any]], None] |
             context = RunContext(settings=settings, problem=problem, repository=repo,
                                  tool=tool, team=team, pipeline=pipeline, pool=pool,
                                  isolation=describe(isolation, settings))
-            stream = graph.astream(start, config, context=context, stream_mode="updates",
-                                   subgraphs=True, durability="sync")
             try:
-                async with aclosing(stream):  # stop the slots before the database closes
-                    async for _, chunk in stream:
-                        for node, update in chunk.items():
-                            if node == "commit":  # a candidate ran: is the repository whole?
-                                _check_repository(paths.root, health.quick_damage(paths.root))
-                            if on_update and isinstance(update, dict):
-                                on_update(node, update)
+                while True:
+                    stream = graph.astream(start, config, context=context, stream_mode="updates",
+                                           subgraphs=True, durability="sync")
+                    async with aclosing(stream):  # stop the slots before the database closes
+                        async for _, chunk in stream:
+                            for node, update in chunk.items():
+                                if node == "commit":  # a candidate ran: is the repository whole?
+                                    _check_repository(paths.root, health.quick_damage(paths.root))
+                                if on_update and isinstance(update, dict):
+                                    on_update(node, update)
+                    # A reviewed run pauses at each plan: go on with the person's answers.
+                    start = resume_command(await graph.aget_state(config), answerer)
+                    if start is None:
+                        break
             except ModelSetupError as exc:
                 raise RunError(f"{exc}; fix it, then `adrs resume {paths.root}`") from exc
             except WorkspaceError:

@@ -63,6 +63,9 @@ class RunSettings(BaseModel):
                                               "warm jailed workers, or on a Ray cluster's.")
     ray_address: str | None = Field(None, description="The Ray cluster (ray.init's address); "
                                     "None starts a local Ray.")
+    # Human checkpoints (graph/review.py).
+    review: bool = Field(False, description="Pause after each plan until a person approves it, "
+                                            "rewrites its hypothesis or gives it another parent.")
 
     @model_validator(mode="after")
     def _brain_has_its_settings(self) -> RunSettings:

@@ -1,4 +1,4 @@
-"""One slot of the pipeline: plan ──Send──▶ code ⇄ critique ─▶ evaluate ─▶ commit ──▶ plan.
+"""One slot of the pipeline: plan ──Send──▶ (review) ─▶ code ⇄ critique ─▶ evaluate ─▶ commit ──▶ plan.
 
 The run fans out into K slots (graph/builder.py); each plans its next candidate as soon as it
 has committed its last one, so K candidates are always in flight and none waits for a slower
@@ -20,12 +20,13 @@ from adrs.graph.candidate import code, critique, evaluate
 from adrs.graph.commits import commit_message, model_label
 from adrs.graph.context import RunContext
 from adrs.graph.pipeline import Ticket
+from adrs.graph.review import review
 from adrs.graph.state import CandidateInput, Outcome, SlotInput, SlotOutput, SlotState
 from adrs.workspace.repository import program_key
 
 
 async def plan(state: SlotState,
-               runtime: Runtime[RunContext]) -> Command[Literal["code", "commit", "__end__"]]:
+               runtime: Runtime[RunContext]) -> Command[Literal["review", "code", "commit", "__end__"]]:
     ctx = runtime.context
     pipeline = ctx.pipeline
     number = state["number"] + pipeline.width if "number" in state else state["slot"] + 1
@@ -40,7 +41,9 @@ async def plan(state: SlotState,
     if not plans:  # the planner failed (its faults are counted): the key still gets a commit
         return Command(goto="commit", update={"number": number,
                                               "outcome": _no_plan(ctx, ticket, meter)})
-    return Command(update={"number": number}, goto=Send("code", CandidateInput(
+    # A reviewed run asks a person about each plan first (graph/review.py).
+    first = "review" if ctx.settings.review else "code"
+    return Command(update={"number": number}, goto=Send(first, CandidateInput(
         iteration=ticket.iteration, slot=ticket.slot, island=ticket.request.island,
         plan=plans[0].model_dump(), revisions=0, feedback=[], usage=meter.usage(),
         faults=meter.faults())))
@@ -86,13 +89,14 @@ def _no_plan(ctx: RunContext, ticket: Ticket, meter: UsageMeter) -> Outcome:
         operator="none", model=model_label(ctx.team), program_blob=None, fingerprint="",
         status="rejected", verdict="reject: no plan to review", revisions=0, findings="",
         feedback="", score=None, metrics={}, per_workload={}, timings={},
-        usage=meter.usage(), faults=meter.faults(), note="")
+        usage=meter.usage(), faults=meter.faults(), note="", review=None)
 
 
 def build_slot_graph():
     builder = StateGraph(SlotState, context_schema=RunContext, input_schema=SlotInput,
                          output_schema=SlotOutput)
     builder.add_node("plan", plan)
+    builder.add_node("review", review)
     builder.add_node("code", code)
     builder.add_node("critique", critique)
     builder.add_node("evaluate", evaluate)

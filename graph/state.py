@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Annotated, Any, Literal, NotRequired, TypedDict
 
 from adrs.agents.interface import add_counts, add_usage
 
@@ -33,6 +33,7 @@ class Outcome(TypedDict):
     usage: dict[str, dict[str, float]]  # model tokens and dollars of this candidate, per role
     faults: dict[str, int]  # model faults met on the way, by kind
     note: str  # the evaluator's research note, kept as a git note on the commit
+    review: dict[str, str] | None  # a person's review of the plan (graph/review.py), if any
 
 
 class RunInput(TypedDict):
@@ -72,6 +73,7 @@ class CandidateInput(TypedDict):
     slot: int
     island: int
     plan: dict[str, Any]  # agents.schemas.Plan, dumped
+    review: NotRequired[dict[str, str]]  # workspace.messages.Review, dumped, once a person answered
     revisions: int
     feedback: list[str]  # the critic's reasons, when sent back
     usage: dict[str, dict[str, float]]  # model spend of this candidate so far, per role
@@ -99,6 +101,7 @@ class SlotState(TypedDict, total=False):
     iteration: int
     island: int
     plan: dict[str, Any]
+    review: dict[str, str]  # a person's review of the plan (graph/review.py), if the run reviews
     revisions: int
     feedback: list[str]
     usage: dict[str, dict[str, float]]

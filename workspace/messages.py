@@ -15,6 +15,10 @@ Layout (trailers are the last paragraph, so `git interpret-trailers --parse` and
     Iteration: 3
     ...
 
+A program whose plan a person reviewed (`adrs run --review`) also carries that person's words:
+`Reviewed-by: <name>`, and, when they changed the plan, `Review-Hypothesis: <their hypothesis>`
+or `Review-Parent: <the program they chose>` with `Review-Planned-Parent: <the planner's>`.
+
 Section texts are normalised on construction (CRLF -> LF, trailing spaces and outer blank lines
 removed) so that `from_text(m.to_text()) == m` and `to_text(from_text(t)) == t` hold exactly.
 A body line that would read as a section header or as git's patch divider ("---") is escaped
@@ -77,6 +81,52 @@ def _format_float(value: float) -> str:
     return repr(float(value))
 
 
+class Review(BaseModel):
+    """A person's review of the plan behind a program: who, and what they changed."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    reviewer: str = Field(description="Who reviewed the plan (Reviewed-by trailer).")
+    hypothesis: str = Field("", description="The hypothesis as the person rewrote it, on one line "
+                                            "(Review-Hypothesis); empty if they kept the planner's.")
+    parent: str = Field("", description="The program the person chose as parent instead of the "
+                                        "planner's (Review-Parent); empty if they kept it.")
+    planned_parent: str = Field("", description="The planner's parent when the person chose "
+                                                "another (Review-Planned-Parent).")
+
+    @field_validator("reviewer", "hypothesis", "parent", "planned_parent")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        return _collapse(value)
+
+    @model_validator(mode="after")
+    def _complete(self) -> Review:
+        if not self.reviewer:
+            raise ValueError("a review needs the reviewer's name")
+        if bool(self.parent) != bool(self.planned_parent):
+            raise ValueError("a redirected review names both the chosen and the planned parent")
+        return self
+
+    def trailers(self) -> list[tuple[str, str]]:
+        pairs = [("Reviewed-by", self.reviewer)]
+        if self.hypothesis:
+            pairs.append(("Review-Hypothesis", self.hypothesis))
+        if self.parent:
+            pairs += [("Review-Parent", self.parent), ("Review-Planned-Parent", self.planned_parent)]
+        return pairs
+
+    def describe(self) -> str:
+        """One line for people: who reviewed and what they changed."""
+        changes = [f"hypothesis rewritten: {self.hypothesis}"] if self.hypothesis else []
+        if self.parent:
+            changes.append(f"parent {self.parent[:10]} instead of {self.planned_parent[:10]}")
+        return f"{self.reviewer}: " + ("; ".join(changes) if changes else "approved as planned")
+
+
+_REVIEW_TRAILERS = {"Reviewed-by": "reviewer", "Review-Hypothesis": "hypothesis",
+                    "Review-Parent": "parent", "Review-Planned-Parent": "planned_parent"}
+
+
 class CandidateMessage(BaseModel):
     """What git records about one program: the plan, the review, the figures."""
 
@@ -104,6 +154,7 @@ class CandidateMessage(BaseModel):
         default_factory=dict, description="Model spend of this candidate, per role (Usage trailers).")
     faults: dict[str, int] = Field(default_factory=dict,
                                    description="Model faults met by this candidate (Faults trailer).")
+    review: Review | None = Field(None, description="A person's review of the plan, if any.")
 
     @field_validator("summary")
     @classmethod
@@ -192,6 +243,7 @@ class CandidateMessage(BaseModel):
         if self.fingerprint:
             pairs.append(("Fingerprint", self.fingerprint))
         pairs += [("Also-From", sha) for sha in self.extra_parents]
+        pairs += self.review.trailers() if self.review else []
         pairs += [("Metric", f"{k}={_format_float(v)}") for k, v in sorted(self.metrics.items())]
         pairs += [("Workload", f"{k}={_format_float(v)}")
                   for k, v in sorted(self.per_workload.items())]
@@ -261,6 +313,7 @@ def _parse_trailers(block: str) -> dict[str, object]:
                "Score": "score", "Operator": "operator", "Agent-Model": "model",
                "Fingerprint": "fingerprint", "Isolation": "isolation"}
     fields: dict[str, object] = {}
+    review: dict[str, str] = {}
     parents: list[str] = []
     metrics: dict[str, float] = {}
     workloads: dict[str, float] = {}
@@ -276,6 +329,10 @@ def _parse_trailers(block: str) -> dict[str, object]:
             fields[singles[key]] = float(value) if key == "Score" else value
         elif key == "Also-From":
             parents.append(value)
+        elif key in _REVIEW_TRAILERS:
+            if _REVIEW_TRAILERS[key] in review:
+                raise ValueError(f"trailer {key} is repeated")
+            review[_REVIEW_TRAILERS[key]] = value
         elif key in ("Metric", "Workload"):
             name, number = _parse_figure(value)
             target = metrics if key == "Metric" else workloads
@@ -296,4 +353,6 @@ def _parse_trailers(block: str) -> dict[str, object]:
     if "model" not in fields:
         raise ValueError("trailer Agent-Model is missing")
     fields.update(extra_parents=parents, metrics=metrics, per_workload=workloads, usage=usage)
+    if review:
+        fields["review"] = review
     return fields

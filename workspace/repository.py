@@ -37,7 +37,8 @@ ROOT_REF = "refs/adrs/root"
 BEST_REF = "refs/heads/best"
 NAMESPACES: tuple[str, ...] = ("evaluated", "rejected", "failed")
 BASELINE_KEY = "i0000-s0"
-IDENTITY = "adrs <adrs@localhost>"
+AUTHOR_NAME, AUTHOR_EMAIL = "adrs", "adrs@localhost"
+IDENTITY = f"{AUTHOR_NAME} <{AUTHOR_EMAIL}>"
 PROGRAM_FILE = "program.py"
 
 
@@ -102,7 +103,7 @@ class RunRepository:
             raise WorkspaceError("problem name is empty")
         path.mkdir(parents=True, exist_ok=True)
         _git(path, "init", "--quiet")
-        for key, value in (("user.name", "adrs"), ("user.email", "adrs@localhost"),
+        for key, value in (("user.name", AUTHOR_NAME), ("user.email", AUTHOR_EMAIL),
                            ("core.autocrlf", "false")):
             _git(path, "config", key, value)
         run = cls(path, root_sha="")

@@ -3,7 +3,7 @@
 Each module registers its commands on the one Typer app of adrs.cli.common.
 """
 
-from adrs.cli import authoring, doctor, history, running  # noqa: F401  (they register their commands)
+from adrs.cli import authoring, doctor, history, running, viewing  # noqa: F401  (they register their commands)
 from adrs.cli.common import app
 
 __all__ = ["app"]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.syntax import Syntax
@@ -16,49 +18,115 @@ from rich.table import Table
 from adrs.cli.common import app, console, fail, short_verdict, status_text
 from adrs.graph.catalogue import catalogue
 from adrs.workspace.database import ProgramDatabase
-from adrs.workspace.repository import RunRepository, WorkspaceError
+from adrs.workspace.repository import ProgramRecord, RunRepository, WorkspaceError
 
+STATUSES = ("baseline", "evaluated", "rejected", "failed")
 RunArgument = Annotated[Path, typer.Argument(help="The run directory.")]
 
 
 @app.command("log")
-def log_command(run_dir: RunArgument) -> None:
-    """Every candidate: score, parent, verdict, rationale."""
+def log_command(
+    run_dir: RunArgument,
+    wide: Annotated[bool, typer.Option("--wide", help="Whole summaries, the commit, island, "
+                                                      "operator and critic.")] = False,
+    status: Annotated[Optional[list[str]], typer.Option(help="Only this status (repeatable): "
+                                                             "baseline, evaluated, rejected, failed.")] = None,
+    island: Annotated[Optional[int], typer.Option(help="Only this island.")] = None,
+    top: Annotated[Optional[int], typer.Option(help="Only the N best scored programs, best first.")] = None,
+) -> None:
+    """Every candidate: score, parent, status, rationale (one line each; --wide for all of it)."""
+    unknown = sorted(set(status or ()) - set(STATUSES))
+    if unknown:
+        fail(f"unknown status {unknown[0]} (expected one of {', '.join(STATUSES)})")
+    if top is not None and top < 1:
+        fail(f"--top must be at least 1, got {top}")
     with _repository(run_dir) as repo:
         database = ProgramDatabase.from_repository(repo)
-    table = Table(title=f"{run_dir}", show_lines=False)
-    for column in ("key", "commit", "parent", "status", "score", "summary", "critic"):
-        table.add_column(column, overflow="fold")
     by_id = {record.id: record for record in database.records}
     best_id = database.best.id
-    for record in database.records:
+    shown = database.top(top, island) if top is not None else [
+        r for r in database.records if island is None or r.island == island]
+    shown = [r for r in shown if not status or r.status in status]
+    if wide:
+        for record in shown:
+            _print_whole(record, by_id.get(record.parent_id or ""), record.id == best_id)
+    else:
+        console.print(_log_table(str(run_dir), shown, by_id, best_id,
+                                 with_island=len({r.island for r in database.records}) > 1))
+    if not shown:
+        console.print("[dim]no program matches[/]")
+
+
+def _log_table(title: str, shown: list[ProgramRecord], by_id: dict[str, ProgramRecord],
+               best_id: str, with_island: bool) -> Table:
+    """One line per program; the summary gets what the other columns leave and is cut there."""
+    rows = []
+    for record in shown:
         parent = by_id.get(record.parent_id or "")
         score = "" if record.score is None else f"{record.score:.4f}"
-        star = " *" if record.id == best_id else ""
-        table.add_row(record.key, record.id[:8], parent.key if parent else "-",
-                      status_text(record.status), score + star, escape(record.summary),
-                      escape(short_verdict(record.message.verdict)))
-    console.print(table)
+        rows.append((record.key, parent.key if parent else "-",
+                     *((str(record.island),) if with_island else ()), record.status,
+                     score + (" *" if record.id == best_id else ""), record.summary))
+    names = ("key", "parent", *(("isl",) if with_island else ()), "status", "score")
+    widths = [max([len(name), *(len(row[i]) for row in rows)]) for i, name in enumerate(names)]
+    # Rich would crop the line rather than shorten a no-wrap cell: cut the summary ourselves.
+    # Each column costs two spaces of padding and one of rule; the box adds one at each edge.
+    room = max(16, console.width - sum(widths) - 3 * (len(names) + 1) - 1)
+    table = Table(title=escape(title), box=box.SIMPLE_HEAD, pad_edge=False)
+    for name, width in zip(names, widths):
+        table.add_column(name, no_wrap=True, min_width=width,
+                         justify="right" if name in ("isl", "score") else "left")
+    table.add_column("summary", no_wrap=True)
+    for row in rows:
+        *fixed, status, score, summary = row
+        cut = summary if len(summary) <= room else summary[:room - 1].rstrip() + "…"
+        table.add_row(*fixed, status_text(status), score, escape(cut))
+    return table
+
+
+def _print_whole(record: ProgramRecord, parent: ProgramRecord | None, best: bool) -> None:
+    """Everything `log` knows of a program, over as many lines as it takes."""
+    score = "" if record.score is None else f"  {record.score:.4f}" + (" (best)" if best else "")
+    console.print(f"[bold]{record.key}[/] [dim]{record.id[:10]}[/]  from "
+                  f"{parent.key if parent else '-'}  island {record.island}  "
+                  f"{status_text(record.status)}{score}  [dim]{escape(record.message.operator)}[/]")
+    console.print(f"  {escape(record.summary)}")
+    if record.message.verdict:
+        console.print(f"  [dim]critic:[/] {escape(short_verdict(record.message.verdict))}")
+    if record.message.review:
+        console.print(f"  [dim]review:[/] {escape(record.message.review.describe())}")
 
 
 @app.command()
 def show(run_dir: RunArgument,
-         rev: Annotated[str, typer.Argument(help="Commit, key (i0007-s0), iteration, best or baseline.")] = "best") -> None:
-    """One candidate: rationale, verdict, findings, metrics and its diff against its parent."""
+         rev: Annotated[str, typer.Argument(help="Commit, key (i0007-s0), iteration, best or baseline.")] = "best",
+         other: Annotated[Optional[str], typer.Argument(help="A second program: show the diff "
+                                                             "from REV to it.", show_default=False)] = None) -> None:
+    """One candidate: rationale, verdict, findings, metrics and its diff against its parent;
+    with two revisions, the diff between the two programs."""
     with _repository(run_dir) as repo:
         try:
             commit_id = repo.resolve(rev)
+            other_id = repo.resolve(other) if other is not None else None
         except WorkspaceError as exc:
             fail(str(exc))
-        record = {r.id: r for r in repo.records()}.get(commit_id)
-        if record is None:
-            fail(f"{rev} is not a program of this run")
+        records = {r.id: r for r in repo.records()}
+        for name, sha in ((rev, commit_id), (other, other_id)):
+            if sha is not None and sha not in records:
+                fail(f"{name} is not a program of this run")
+        if other_id is not None:
+            _show_two(records[commit_id], records[other_id], repo.program_source(commit_id),
+                      repo.program_source(other_id))
+            return
+        record = records[commit_id]
         diff = repo.diff_to_parent(commit_id)
     message = record.message
     console.rule(f"{record.key}  {commit_id[:10]}  {status_text(record.status)}")
     console.print(f"[bold]{escape(message.summary)}[/]")
-    for title, text in (("Hypothesis", message.hypothesis), ("Critic", message.verdict),
-                        ("Findings", message.findings), ("Feedback", message.feedback)):
+    review = message.review.describe() if message.review else ""
+    for title, text in (("Hypothesis", message.hypothesis), ("Review", review),
+                        ("Critic", message.verdict), ("Findings", message.findings),
+                        ("Feedback", message.feedback)):
         if text:
             console.print(f"\n[bold]{title}[/]\n{escape(text)}")
     figures = Table("metric", "value", title="Figures")
@@ -68,6 +136,25 @@ def show(run_dir: RunArgument,
         figures.add_row(name, f"{value:.6g}")
     console.print(figures)
     console.print(Syntax(diff, "diff", theme="ansi_dark") if diff else "(no change to program.py)")
+
+
+def _show_two(old: ProgramRecord, new: ProgramRecord, old_source: str, new_source: str) -> None:
+    """The figures of two programs side by side and the diff of their programs."""
+    def score(record: ProgramRecord) -> str:
+        return "—" if record.score is None else f"{record.score:.6g}"
+
+    console.rule(f"{old.key} → {new.key}")
+    figures = Table("figure", old.key, new.key, title="Figures")
+    figures.add_row("status", status_text(old.status), status_text(new.status))
+    figures.add_row("combined_score", score(old), score(new))
+    for name in sorted(set(old.message.metrics) | set(new.message.metrics)):
+        values = (r.message.metrics.get(name) for r in (old, new))
+        figures.add_row(name, *("—" if v is None else f"{v:.6g}" for v in values))
+    console.print(figures)
+    diff = "".join(difflib.unified_diff(
+        old_source.splitlines(keepends=True), new_source.splitlines(keepends=True),
+        fromfile=f"{old.key}/program.py", tofile=f"{new.key}/program.py"))
+    console.print(Syntax(diff, "diff", theme="ansi_dark") if diff else "(the programs are the same)")
 
 
 @app.command()

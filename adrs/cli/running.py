@@ -13,6 +13,7 @@ from rich.table import Table
 
 from adrs.cli.common import EXPECTED, app, console, fail, short_verdict, status_text
 from adrs.cli.options import ModelFlags, run_settings
+from adrs.cli.reviewing import terminal_reviewer
 from adrs.graph.catalogue import is_peer_config, load_problem
 from adrs.graph.containment import isolation_line
 from adrs.graph.rundir import RunError, open_run
@@ -79,6 +80,9 @@ def run(
                                                     rich_help_panel=EVALUATION_PANEL)] = None,
     ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster to use with --executor ray "
                                                        "\\[a local Ray].", rich_help_panel=EVALUATION_PANEL)] = None,
+    # Human checkpoints (adrs/cli/reviewing.py, graph/review.py).
+    review: Annotated[bool, typer.Option("--review", help="Pause after each plan: approve it, rewrite its "
+                                                          "hypothesis or start it from another parent.")] = False,
 ) -> None:
     """Evolve a problem's baseline with the agents; every candidate becomes a git commit."""
     values = {"iterations": iterations, "seed": seed, "width": width,
@@ -86,7 +90,7 @@ def run(
               "max_minutes": max_minutes, "max_dollars": max_dollars, "max_tokens": max_tokens,
               "data_dir": str(data) if data is not None else None,
               "unsafe_no_isolation": unsafe_no_isolation or None, "executor": executor,
-              "ray_address": ray_address}
+              "ray_address": ray_address, "review": review or None}
     flags = ModelFlags(model=model, planner=planner, coder=coder, critic=critic,
                        evaluator=evaluator, base_url=base_url, record=record,
                        max_concurrent_requests=max_concurrent_requests)
@@ -201,7 +205,8 @@ def _drive(run_dir: Path, settings: RunSettings) -> None:
                       f"best {line['best_score']:.4f}  evaluations {line['evaluations']}  "
                       f"[dim]{time.monotonic() - started:.0f}s[/]{money}")
 
-    final = execute(run_dir, on_update=on_update)
+    final = execute(run_dir, on_update=on_update,
+                    answerer=terminal_reviewer(run_dir) if settings.review else None)
     console.print(f"\nstopped: {final.get('stop_reason', 'unknown')}")
     if settings.model is not None:
         console.print(f"model usage: {escape(describe_usage(final.get('usage')))}")

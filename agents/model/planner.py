@@ -93,6 +93,7 @@ class ModelPlanner:
             notes=views.notes(request.notes, options.notes_size),
             inspirations=views.inspirations(request.inspirations),
             search=f"{request.intensity}; {request.search_note}" if request.search_note else "none",
+            guidance="\n".join(f"- {views.clip(text, 1000)}" for text in request.guidance) or "none",
             count=request.count, iteration=request.iteration)
         return [SystemMessage(render("planner", "system")), HumanMessage(user)]
 

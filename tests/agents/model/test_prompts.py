@@ -94,6 +94,9 @@ def choose():
 # Research notes
 - i0001-s0: WIDTH near 5 suits the near workload.
 
+# Guidance from the person running this search (follow it unless the evidence is against it)
+none
+
 # Your task
 Propose 2 plan(s) for iteration 3, each a different idea. Call `submit_plans` with `plans`, a list of 2 item(s), each with: `parent`, the key of a program listed above (for instance i0001-s0); `summary`, one line naming the change; `hypothesis`, why it should help, citing the evidence; `change`, the concrete edit to the evolvable region; `expected_effect`, which metric should move and which way; and `rewrite`, true only if the change needs the whole region rewritten rather than edited."""
 

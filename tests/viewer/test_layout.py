@@ -1,0 +1,45 @@
+"""The lineage tree's layout: a chain keeps its row, branches open rows next to their parent,
+islands stack as bands."""
+
+from __future__ import annotations
+
+from adrs.viewer.views import layout
+from adrs.workspace.messages import CandidateMessage
+from adrs.workspace.repository import ProgramRecord
+
+
+def program(key: str, parent: str | None, island: int = 0) -> ProgramRecord:
+    iteration, slot = int(key[1:5]), int(key.split("-s")[1])
+    status = "baseline" if parent is None else "evaluated"
+    message = CandidateMessage(summary=key, status=status, iteration=iteration, slot=slot,
+                               island=island, score=0.5)
+    return ProgramRecord(id=key, parent_id=parent, key=key, message=message, program_blob="")
+
+
+def test_a_chain_is_one_row_and_a_branch_opens_the_next():
+    records = [program("i0000-s0", None), program("i0001-s0", "i0000-s0"),
+               program("i0001-s1", "i0000-s0"), program("i0002-s0", "i0001-s0"),
+               program("i0003-s0", "i0002-s0"), program("i0003-s1", "i0001-s1")]
+    place = layout(records)
+    assert place == {"i0000-s0": (0, 0), "i0001-s0": (1, 0), "i0002-s0": (2, 0), "i0003-s0": (3, 0),
+                     "i0001-s1": (1, 1), "i0003-s1": (3, 1)}
+
+
+def test_a_subtree_keeps_its_rows_together():
+    records = [program("i0000-s0", None), program("i0001-s0", "i0000-s0"),
+               program("i0001-s1", "i0000-s0"), program("i0002-s0", "i0001-s0"),
+               program("i0002-s1", "i0001-s0")]
+    rows = {key: row for key, (_, row) in layout(records).items()}
+    # i0001-s0's second child sits right under its parent's row, before the baseline's.
+    assert rows == {"i0000-s0": 0, "i0001-s0": 0, "i0002-s0": 0, "i0002-s1": 1, "i0001-s1": 2}
+
+
+def test_islands_are_bands_and_a_migrant_starts_its_islands_band():
+    records = [program("i0000-s0", None), program("i0001-s0", "i0000-s0", island=0),
+               program("i0001-s1", "i0000-s0", island=1), program("i0002-s0", "i0001-s1", island=1),
+               program("i0002-s1", "i0001-s0", island=1)]
+    place = layout(records)
+    rows = {key: row for key, (_, row) in place.items()}
+    assert max(rows[k] for k in ("i0000-s0", "i0001-s0")) < min(
+        rows[k] for k in ("i0001-s1", "i0002-s0", "i0002-s1"))
+    assert len(set(place.values())) == len(records)
