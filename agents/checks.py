@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
 
+from adrs.agents import syntax
 from adrs.agents.evolve_block import RegionError, Split, fingerprint, split_program
 
 # Names a candidate has no business touching: ways out of the sandbox or into the evaluator.
@@ -39,7 +40,7 @@ def static_review(parent_source: str, candidate_source: str, *,
     candidate_tree = None
     if parent.python:
         try:
-            candidate_tree = ast.parse(candidate_source)
+            candidate_tree = syntax.parse(candidate_source)
         except SyntaxError as exc:
             return [Finding("reject", f"does not parse: line {exc.lineno}: {exc.msg}")]
     try:
@@ -51,7 +52,7 @@ def static_review(parent_source: str, candidate_source: str, *,
         findings.append(Finding("reject", "edits text outside the EVOLVE-BLOCK region(s)"))
     elif candidate_tree is not None:
         added = _region_uses(candidate_tree, candidate, set(forbidden_imports))
-        added.subtract(_region_uses(ast.parse(parent_source), parent, set(forbidden_imports)))
+        added.subtract(_region_uses(syntax.parse(parent_source), parent, set(forbidden_imports)))
         findings += [Finding("reject", reason) for reason in sorted(added) if added[reason] > 0]
     if candidate.regions == parent.regions:
         findings.append(Finding("revise", "changes nothing: the region equals the parent's"))

@@ -16,6 +16,7 @@ import re
 import tokenize
 from dataclasses import dataclass
 
+from adrs.agents import syntax
 from adrs.tools.markers import MarkerError, find_regions
 
 SEPARATOR = "<<< fixed text between evolvable regions: keep this line >>>"
@@ -117,7 +118,7 @@ def _is_python(source: str, leader: str | None) -> bool:
     if leader not in (None, "#"):
         return False
     try:
-        ast.parse(source)
+        syntax.parse(source)
     except (SyntaxError, ValueError):
         return False
     return True
@@ -182,7 +183,7 @@ def skeleton(region: str, *, python: bool = True) -> tuple[str, ...]:
 def fingerprint(source: str) -> str:
     """Duplicate key: the syntax tree, so comments and layout do not make a program new."""
     try:
-        text = ast.dump(ast.parse(source), annotate_fields=False)
+        text = ast.dump(syntax.parse(source), annotate_fields=False)
     except (SyntaxError, ValueError):
         text = source
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -225,7 +226,7 @@ def _tokens(region: str) -> list[tokenize.TokenInfo]:
 def _bound_names(region: str) -> dict[tuple[int, int], str]:
     """Position of each literal that is the whole right side of `NAME = literal`."""
     try:
-        tree = ast.parse(_dedent_fragment(region))
+        tree = syntax.parse(_dedent_fragment(region))
     except SyntaxError:
         return {}
     shift = _indent_of(region)

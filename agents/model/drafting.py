@@ -10,6 +10,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
+from adrs.agents import syntax
 from adrs.agents.model.answers import AnswerError
 from adrs.agents.model.asking import ask_structured
 from adrs.agents.model.config import ModelSettings
@@ -50,7 +51,7 @@ def check_draft(draft: ProblemDraft) -> ProblemDraft:
     if missing:
         raise AnswerError(f"README.md lacks the section(s) {', '.join(missing)}")
     try:
-        tree = ast.parse(draft.evaluator)
+        tree = syntax.parse(draft.evaluator)
     except SyntaxError as exc:
         raise AnswerError(f"evaluator.py does not parse: line {exc.lineno}: {exc.msg}") from exc
     functions = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}

@@ -27,6 +27,7 @@ import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from adrs.agents import syntax
 from adrs.agents.evolve_block import RegionError, split_program
 from adrs.agents.model.answers import strip_thinking
 from adrs.tools.markers import has_markers, marker_kind
@@ -196,7 +197,7 @@ def _top_names(code: str) -> set[str]:
 
 def _parse(code: str) -> ast.Module | None:
     try:
-        return ast.parse(textwrap.dedent(code))
+        return syntax.parse(textwrap.dedent(code))
     except SyntaxError:
         return None
 
