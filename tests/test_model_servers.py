@@ -161,9 +161,9 @@ def test_answers_cut_at_the_length_limit_keep_complete_plans_and_apply_no_edit(t
     coder = [b for b in bodies if b["messages"][0]["content"].startswith("You are the coder")]
     re_asked = [b for b in coder if len(b["messages"]) > 2]  # the cut answer, asked again
     assert re_asked and re_asked[0]["messages"][-2]["role"] == "assistant"  # turns alternate
-    assert coder[1]["messages"][-1]["content"].startswith("Your answer was cut off at the length "
-                                                          "limit, so nothing of it was applied. "
-                                                          "Answer again, shorter")
+    assert re_asked[0]["messages"][-1]["content"].startswith("Your answer was cut off at the length "
+                                                               "limit, so nothing of it was applied. "
+                                                               "Answer again, shorter")
     assert "WIDTH = 3\n" in RunRepository.open(tmp_path / "run").program_source("i0001-s0")
     assert run_status(tmp_path / "run")["faults"] == {"bad_edit": 1, "repaired": 1}
 
