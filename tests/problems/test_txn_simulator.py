@@ -4,43 +4,18 @@ from __future__ import annotations
 
 import itertools
 import random
-import textwrap
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-from tests.problems.helpers import (
-    initial_source,
-    load_evaluator,
-    problem_folder,
-    with_constant,
-    write_candidate,
-)
+from tests.problems.helpers import load_evaluator, problem_folder
 
 FOLDER = problem_folder("txn_scheduling")
-INITIAL = FOLDER / "initial.py"
 
 
 @pytest.fixture(scope="module")
 def ev() -> ModuleType:
     return load_evaluator("txn_scheduling")
-
-
-def _program(tmp_path: Path, body: str, name: str = "candidate.py") -> str:
-    return write_candidate(tmp_path, textwrap.dedent(body), name)
-
-
-def _with_knobs(tmp_path: Path, **knobs: int) -> str:
-    source = initial_source("txn_scheduling")
-    for knob, value in knobs.items():
-        source = with_constant(source, knob, value)
-    suffix = "_".join(f"{k}{v}" for k, v in knobs.items())
-    return _program(tmp_path, source, f"initial_{suffix}.py")
-
-
-def _without_timings(result: dict) -> dict:
-    return {key: value for key, value in result.items() if key != "timings"}
 
 
 R = lambda key: ("r", key)  # noqa: E731  (short names keep the hand-made batches readable)
