@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -217,22 +218,33 @@ def json_in_text(text: str) -> tuple[Any | None, Closing | None]:
 def _open_to_the_end(text: str) -> bool:
     """Whether the value opened by text's first character is still open where the text ends."""
     depth = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            escaped = char == "\\" and not escaped
-            if char == '"' and not escaped:
-                in_string = False
-            continue
-        if char == '"':
-            in_string = True
-        elif char in "{[":
+    for _, char in _structure(text):
+        if char in "{[":
             depth += 1
         elif char in "}]":
             depth -= 1
             if depth == 0:
                 return False
     return True
+
+
+def _structure(text: str) -> Iterator[tuple[int, str]]:
+    """(index, character) of `text` outside JSON string literals, and the quotes that open and
+    close them: the one scanner of the helpers below (an escaped quote stays inside)."""
+    in_string = escaped = False
+    for index, char in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+                yield index, char
+            continue
+        if char == '"':
+            in_string = True
+        yield index, char
 
 
 def close_json(text: str) -> Any | None:
@@ -268,16 +280,8 @@ def _cut_points(text: str) -> list[int]:
     """Where to cut, last first: the end, then before each ',' and after each '{' or '['
     outside strings."""
     points = [len(text)]
-    in_string = escaped = False
-    for index, char in enumerate(text):
-        if in_string:
-            escaped = char == "\\" and not escaped
-            if char == '"' and not escaped:
-                in_string = False
-            continue
-        if char == '"':
-            in_string = True
-        elif char in ",{[":
+    for index, char in _structure(text):
+        if char in ",{[":
             points.append(index + (0 if char == "," else 1))
     return sorted(set(points), reverse=True)[:50]
 
@@ -285,22 +289,15 @@ def _cut_points(text: str) -> list[int]:
 def _close(prefix: str) -> str | None:
     """`prefix` with its open string, arrays and objects closed; None if it cannot be."""
     stack: list[str] = []
-    in_string = escaped = False
-    for char in prefix:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-            continue
+    quotes = 0
+    for _, char in _structure(prefix):
         if char == '"':
-            in_string = True
+            quotes += 1
         elif char in "{[":
             stack.append("}" if char == "{" else "]")
         elif char in "}]" and (not stack or stack.pop() != char):
             return None
+    in_string = quotes % 2 == 1
     if not stack and not in_string:
         return None  # nothing was open: cutting did not help
     text = prefix + ('"' if in_string else "")

@@ -82,3 +82,9 @@ def test_re_asks_alternate_turns_and_say_what_to_fix():
         "Your answer was cut off at the length limit before it was complete, so none of it could "
         "be used")
     assert "Answer again, shorter" in last[4].content
+
+
+def test_an_escaped_quote_stays_inside_its_string_when_a_cut_answer_is_closed():
+    from adrs.agents.model.answers import close_json
+    cut = '{"plans": [{"summary": "say \\"hi, there\\" twice", "change": "x'
+    assert close_json(cut) == {"plans": [{"summary": 'say "hi, there" twice', "change": "x"}]}
