@@ -8,7 +8,6 @@ does makes `evaluate` raise.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -221,7 +220,7 @@ def parse_value(value: object, *, function: str, duration: float,
     """The evaluator's returned dict (as JSON-safe data) as a result (see tools/results.py)."""
     if not isinstance(value, dict):
         return EvaluationResult(status=EvaluationStatus.INVALID, duration_seconds=duration,
-                                error=f"{function} returned {_type_name(value)}, not a dict")
+                                error=f"{function} returned {results.type_name(value)}, not a dict")
     canonical = results.normalize(value, function=function, timing_metrics=timing_metrics)
     artifacts = canonical["artifacts"]
     if canonical["notes"]:
@@ -254,12 +253,3 @@ def _no_result_reason(outcome: SandboxOutcome) -> str:
         return lines[-1][:CRASH_TEXT_CHARS]
     return f"evaluation exited with code {outcome.returncode} and wrote no result"
 
-
-def _type_name(value: object) -> str:
-    return {dict: "an object", list: "a list", str: "a string", type(None): "None",
-            bool: "a bool", int: "an int", float: "a float"}.get(type(value), type(value).__name__)
-
-
-def _short(value: object) -> str:
-    text = json.dumps(value) if not isinstance(value, str) else repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."

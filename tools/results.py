@@ -119,7 +119,7 @@ def _numeric_map(raw: object, label: str, notes: list[str]) -> dict[str, float]:
     if raw is None:
         return {}
     if not isinstance(raw, Mapping):
-        notes.append(f"{label} dropped: {_type_name(raw)}, not a dict")
+        notes.append(f"{label} dropped: {type_name(raw)}, not a dict")
         return {}
     kept: dict[str, float] = {}
     for key, item in raw.items():
@@ -135,7 +135,7 @@ def _artifacts(raw: object, notes: list[str]) -> dict[str, str]:
     if raw is None:
         return {}
     if not isinstance(raw, Mapping):
-        notes.append(f"artifacts dropped: {_type_name(raw)}, not a dict")
+        notes.append(f"artifacts dropped: {type_name(raw)}, not a dict")
         return {}
     return {str(key): _as_text(item) for key, item in raw.items()}
 
@@ -157,7 +157,8 @@ def _as_text(item: object) -> str:
         return str(item)
 
 
-def _type_name(value: object) -> str:
+def type_name(value: object) -> str:
+    """The kind of a JSON value in words, for error messages (the evaluation tool's too)."""
     return {dict: "an object", list: "a list", str: "a string", type(None): "None",
             bool: "a bool", int: "an int", float: "a float"}.get(type(value), type(value).__name__)
 
