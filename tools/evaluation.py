@@ -110,7 +110,9 @@ class EvaluationTool:
         self._workers = workers
         self._executor = executor
         self._lock = threading.Lock()
-        self.setup = evaluator_setup(problem, data_dir)
+        self._data_dir = data_dir
+        # An executor was built with its own setup (graph/containment.py): not computed twice.
+        self._setup = evaluator_setup(problem, data_dir) if executor is None else None
 
     @property
     def limits(self) -> SandboxLimits:
@@ -132,7 +134,8 @@ class EvaluationTool:
         with self._lock:
             if self._executor is None:
                 pool = WorkerPool(self._problem.root, self._limits, size=self._workers,
-                                  scratch_root=self._scratch_root, setup=self.setup)
+                                  scratch_root=self._scratch_root,
+                                  setup=self._setup or evaluator_setup(self._problem, self._data_dir))
                 weakref.finalize(self, pool.close)
                 self._executor = pool
             return self._executor
