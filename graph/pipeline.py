@@ -87,6 +87,9 @@ class Pipeline:
         self._tickets: dict[int, Ticket] = {}
         self._stops: dict[int, str] = {}  # first candidate not planned -> why
         self._notes: deque[ResearchNote] = deque(maxlen=NOTES_SHOWN)
+        # A person's steering notes, read from git once per iteration (not per candidate): the
+        # planner of iteration n reads those given before it started.
+        self._guidance: dict[int, tuple[str, ...]] = {}
         self._changed = asyncio.Event()
 
     # -- numbering ----------------------------------------------------------------------
@@ -198,9 +201,15 @@ class Pipeline:
             parent=choice.parent, island=choice.island, intensity=choice.intensity,
             top=choice.top, search_note=choice.reason,
             # A person's steering notes (adrs steer) given before this iteration, oldest first.
-            guidance=tuple(note.text for note in SteeringLog(repo.path).for_iteration(iteration)),
+            guidance=self._guidance_for(iteration),
             inspirations=tuple(Inspiration(record=r, source=repo.program_source(r.id))
                                for r in choice.inspirations))
+
+    def _guidance_for(self, iteration: int) -> tuple[str, ...]:
+        if iteration not in self._guidance:
+            notes = SteeringLog(self.repository.path).for_iteration(iteration)
+            self._guidance = {iteration: tuple(note.text for note in notes)}  # keep only the latest
+        return self._guidance[iteration]
 
     def summary(self) -> dict[str, Any]:
         """The run's figures as the graph's state reports them."""
