@@ -8,13 +8,19 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from adrs.workspace.repository import RunRepository
+
 GIT_TIMEOUT = 60.0
 
 
-def quick_damage(root: Path) -> str | None:
+def quick_damage(root: Path, repository: RunRepository | None = None) -> str | None:
     """A check for every step, of constant cost: HEAD (which points at the best program's ref)
-    names a commit git can read."""
-    if _git_problem(root, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]) is None:
+    names a commit git can read; asked through the open repository's reader when there is one,
+    else with `git rev-parse`."""
+    if repository is not None and repository.head_is_commit():
+        return None
+    if repository is None and _git_problem(
+            root, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]) is None:
         return None
     try:
         head = (Path(root) / ".git" / "HEAD").read_bytes()[:60]

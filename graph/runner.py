@@ -200,7 +200,7 @@ async def _drive(run: Run, *, on_update: Callable[[str, dict[str, Any]], None] |
                         async for _, chunk in stream:
                             for node, update in chunk.items():
                                 if node == "commit":  # a candidate ran: is the repository whole?
-                                    _check_repository(paths.root, health.quick_damage(paths.root))
+                                    _check_repository(paths.root, health.quick_damage(paths.root, repo))
                                 if on_update and isinstance(update, dict):
                                     on_update(node, update)
                     # A reviewed run pauses at each plan: go on with the person's answers.

@@ -80,6 +80,14 @@ class ObjectStore:
             raise ObjectError(f"{sha[:12]} is a {found}, not a {kind}")
         return data
 
+    def names_commit(self, name: str) -> bool:
+        """Whether a revision (e.g. HEAD) names a readable commit; the reader resolves refs
+        afresh on every request, so this sees what changed on disk since."""
+        try:
+            return self.read(f"{name}^{{commit}}")[0] == "commit"
+        except ObjectError:
+            return False
+
     def commit(self, sha: str) -> Commit:
         return parse_commit(self.read_kind(sha, "commit"))
 

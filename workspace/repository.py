@@ -145,6 +145,9 @@ class RunRepository:
         self._objects.close()
         self._refs.close()
 
+    def head_is_commit(self) -> bool:  # asked after every step: no process per call
+        return self._objects.names_commit("HEAD")
+
     def __enter__(self) -> RunRepository:
         return self
 
