@@ -34,6 +34,8 @@ class Plan(BaseModel):
     second_parent_id: str | None = Field(None, description="Crossover's other parent, if any.")
     literal_edits: tuple[LiteralEdit, ...] = Field(
         (), description="Exact literal replacements; empty when the coder writes the edit.")
+    edit: str = Field("", description="The planner's own edit of the parent (SEARCH/REPLACE "
+                                      "blocks, or a ```python region); empty: the coder writes it.")
 
 
 class Verdict(BaseModel):

@@ -2,7 +2,8 @@
 
 The role is read from the tools a request offers (adrs's planner, critic and evaluator call a
 tool; the coder and OpenEvolve ask for SEARCH/REPLACE text). The coder moves the constant X of
-the bench problems to a value never proposed before, so every candidate is a new program.
+the bench problems to a value never proposed before, so every candidate is a new program; so
+does adrs's planner when its tool asks for the edit too (`--team lean`).
 """
 
 from __future__ import annotations
@@ -33,20 +34,27 @@ def answer(body: dict[str, Any]) -> dict[str, Any]:
     role = role_of(body)
     users = [_text(m) for m in body["messages"] if m["role"] == "user"]
     if role == "planner":
-        parent = re.search(r"# Suggested parent: (i\d{4,}-s\d+)", users[0] if users else "")
-        return _call("submit_plans", {"plans": [{
-            "parent": parent.group(1) if parent else "i0000-s0", "summary": "Move X",
-            "hypothesis": "X is far from where the score peaks.", "change": "set X",
-            "expected_effect": "combined_score up"}]})
+        parent = re.search(r"# Suggested parent: (i\d{4,}-s\d+)\n```\w*\n(.*?)\n```",
+                           users[0] if users else "", flags=re.DOTALL)
+        plan = {"parent": parent.group(1) if parent else "i0000-s0", "summary": "Move X",
+                "hypothesis": "X is far from where the score peaks.", "change": "set X",
+                "expected_effect": "combined_score up"}
+        if "\"edit\": {" in json.dumps(body.get("tools")):  # the lean planner's schema
+            plan["edit"] = _move_x(parent.group(2) if parent else "")
+        return _call("submit_plans", {"plans": [plan]})
     if role == "critic":
         return _call("submit_verdict", {"decision": "approve", "reasons": ["Matches the plan."]})
     if role == "evaluator":
         return _call("write_findings", {"summary": "Scored.", "details": "See the figures."})
-    program = "\n".join(_text(m) for m in body["messages"])
+    return {"role": "assistant",
+            "content": f"Move X.\n\n{_move_x(chr(10).join(_text(m) for m in body['messages']))}"}
+
+
+def _move_x(program: str) -> str:
+    """A SEARCH/REPLACE block that sets the last `X = ...` of the text to a new value."""
     old = re.findall(r"^X = (-?\d+)$", program, flags=re.MULTILINE)
-    edit = (f"<<<<<<< SEARCH\nX = {old[-1] if old else 0}\n=======\nX = {next(_values)}\n"
+    return (f"<<<<<<< SEARCH\nX = {old[-1] if old else 0}\n=======\nX = {next(_values)}\n"
             f">>>>>>> REPLACE\n")
-    return {"role": "assistant", "content": f"Move X.\n\n{edit}"}
 
 
 def _call(name: str, arguments: dict[str, Any]) -> dict[str, Any]:

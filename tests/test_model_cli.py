@@ -106,6 +106,26 @@ def test_an_offline_planner_with_a_model_coder(toy_dir, tmp_path, key):
     assert all(r.message.model == "offline+m" and r.message.operator == "perturb" for r in records)
 
 
+def test_a_lean_team_leaves_critic_and_evaluator_offline_unless_named(toy_dir, tmp_path, key):
+    with LoopbackServer(ToyResponder()) as server:
+        code, out = adrs("run", toy_dir, "--model", "m", "--team", "lean", "--base-url",
+                         server.url, "--iterations", 2, "--run-dir", tmp_path / "run")
+        roles = [role_of(r.body) for r in server.received]
+        edit_asked = ['"edit"' in json.dumps(r.body.get("tools")) for r in server.received
+                      if role_of(r.body) == "planner"]
+    assert code == 0, out
+    assert "model brain: planner m, coder m, critic offline, evaluator offline" in out
+    # This server's plans carry no edit: the coder writes each one (the second twice: its first
+    # program repeats the first candidate's, and the static critic sends it back).
+    assert roles == ["probe", "planner", "coder", "planner", "coder", "coder"], roles
+    assert edit_asked == [True] * 2
+    assert RunSettings.load(tmp_path / "run" / ".adrs" / "settings.json").model.team == "lean"
+    with LoopbackServer(ToyResponder()) as server:
+        code, out = adrs("run", toy_dir, "--model", "m", "--team", "lean", "--critic", "c",
+                         "--base-url", server.url, "--iterations", 1, "--run-dir", tmp_path / "r2")
+    assert code == 0 and "planner m, coder m, critic c, evaluator offline" in out, out
+
+
 def test_replay_reproduces_a_recorded_run_offline(toy_dir, tmp_path, key):
     with LoopbackServer(ToyResponder(seed=2, fault_rate=0.2)) as server:
         code, out = adrs("run", toy_dir, "--model", "m", "--base-url", server.url,
@@ -135,6 +155,8 @@ def _fast(tmp_path):
     (["--planner-model", "big"], None, "invalid model: the offline coder applies the offline "
                                        "planner's literal edits only; give the coder a model too"),
     (["--model", "m", "--max-concurrent-requests", "0"], None, "invalid model.max_concurrent_requests"),
+    (["--model", "m", "--team", "solo"], None, "invalid model.team: Input should be 'full' or 'lean'"),
+    (["--coder", "m", "--team", "lean"], None, "team lean has the planner's model write the edits"),
     (["--model", "m", "--config", "{tmp}/c.toml"], "[model.planner]\ncolour = 1\n",
      "unknown [model] key(s) planner.colour"),
     (["--model", "m", "--config", "{tmp}/c.toml"], '[model]\nreasoning_effort = "max"\n',

@@ -22,6 +22,7 @@ class ModelFlags:
     base_url: str | None = None
     record: bool | None = None
     max_concurrent_requests: int | None = None
+    team: str | None = None
 
     def given_names(self) -> list[str]:
         """The model names given on the command line (any role)."""
@@ -98,12 +99,16 @@ def model_settings(flags: ModelFlags, config: dict[str, Any] | None,
     named = table.pop("name", None)  # popped even when --model wins, so it is not left over
     default = flags.model or named
     shared = {key: table.pop(key) for key in _ROLE_OPTIONS if key in table}
+    team = flags.team or table.get("team")
     roles = {}
     for role in ROLES:
         given = table.pop(role, None)
         options = dict(given) if isinstance(given, dict) else {"name": given}
         own = options.pop("name", None)
-        name = getattr(flags, role) or own or default
+        # A lean team asks one model call per candidate: its critic and evaluator are the
+        # offline ones unless named on their own.
+        shared_name = None if team == "lean" and role in ("critic", "evaluator") else default
+        name = getattr(flags, role) or own or shared_name
         roles[role] = {**shared, **options, "model": name or OFFLINE}
     if all(role["model"] == OFFLINE for role in roles.values()):
         # Only the user's own options are an error without a model; a problem's defaults are not.
@@ -112,7 +117,7 @@ def model_settings(flags: ModelFlags, config: dict[str, Any] | None,
                                 "(or name one in the config's [model] table)")
         return None
     values: dict[str, Any] = {**table, **roles, "prices": config.get("prices", {})}
-    for name in ("base_url", "record", "max_concurrent_requests"):
+    for name in ("base_url", "record", "max_concurrent_requests", "team"):
         if getattr(flags, name) is not None:
             values[name] = getattr(flags, name)
     return values

@@ -56,6 +56,9 @@ def run(
                                                   "--critic", "--critic-model")] = None,
     evaluator: Annotated[Optional[str], model_option("Model of the evaluator, or offline: findings from the figures.",
                                                      "--evaluator", "--evaluator-model")] = None,
+    team: Annotated[Optional[str], model_option(
+        "full: a model call per role (plan, code, review, findings); lean: one call per candidate, "
+        "the planner writes the edit, the critic and evaluator are offline unless named \\[full].")] = None,
     base_url: Annotated[Optional[str], model_option("OpenAI-compatible endpoint \\[OPENAI_BASE_URL, else OpenAI].")] = None,
     max_concurrent_requests: Annotated[Optional[int], model_option(
         "Requests in flight per endpoint \\[1 for a local server, 8 for a remote one].")] = None,
@@ -93,7 +96,8 @@ def run(
               "ray_address": ray_address, "review": review or None}
     flags = ModelFlags(model=model, planner=planner, coder=coder, critic=critic,
                        evaluator=evaluator, base_url=base_url, record=record,
-                       max_concurrent_requests=max_concurrent_requests)
+                       max_concurrent_requests=max_concurrent_requests,
+                       team=team)
     try:
         if replay is not None:
             given = [name for name, value in {**values, **flags.given(), "config": config,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from adrs.agents.evolve_block import RegionError, fingerprint, split_program
+from adrs.agents.evolve_block import RegionError, Split, fingerprint, split_program
 from adrs.agents.model import views
 from adrs.agents.model.answers import answer_as_text, answer_text, was_cut
 from adrs.agents.model.calls import ModelCall
@@ -49,8 +49,13 @@ class ModelCoder:
             parts = split_program(self.base_source(request))
         except RegionError as exc:
             return CodeResult(None, error=f"the program to edit: {exc}")
-        history = self.messages(request)
         scope = f"{program_key(request.iteration, request.slot)} code r{request.revision}"
+        if request.plan.edit and not request.revision:
+            drafted = self.planners_edit(request, parts)
+            if drafted is not None:
+                return drafted
+            meter.add_fault("bad_edit")  # the planner's edit did not apply: this model writes one
+        history = self.messages(request)
         error = ""
         for _ in range(self._options.max_edit_retries + 1):
             try:
@@ -79,6 +84,19 @@ class ModelCoder:
         log.info("%s: no edit applied: %s", scope, error)  # the candidate's line says so too
         return CodeResult(None, error=f"no edit applied after "
                                       f"{self._options.max_edit_retries + 1} answers: {error}")
+
+    @staticmethod
+    def planners_edit(request: CodeRequest, parts: Split) -> CodeResult | None:
+        """The edit the planner wrote with its plan (team lean), applied without a model call;
+        None when it does not apply."""
+        try:
+            region, note = apply_edit(parse_edit(request.plan.edit), parts.region,
+                                      fixed=(parts.head, parts.tail))
+            return CodeResult(parts.join(region), note=f"the planner's edit: {note}")
+        except (EditError, RegionError) as exc:
+            log.info("%s: the planner's edit did not apply (%s); asking the coder",
+                     program_key(request.iteration, request.slot), exc)
+            return None
 
     @staticmethod
     def base_source(request: CodeRequest) -> str:

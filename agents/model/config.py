@@ -16,6 +16,10 @@ from adrs.agents.usage import ROLES
 
 OFFLINE = "offline"  # the name that gives a role the offline brain instead of a model
 Effort = Literal["minimal", "low", "medium", "high"]
+# full: each role asks its own model (plan, code, review, findings: four calls per candidate);
+# lean: the planner writes the edit with its plan, so a candidate costs one call, as with the
+# peers (OpenEvolve's one prompt); the coder is asked only to repair or revise.
+TeamMode = Literal["full", "lean"]
 
 
 class Price(BaseModel):
@@ -50,6 +54,8 @@ class ModelSettings(BaseModel):
     coder: RoleSettings = Field(description="Writes the edits.")
     critic: RoleSettings = Field(description="Reviews edits after the static checks.")
     evaluator: RoleSettings = Field(description="Writes findings from the simulator's result.")
+    team: TeamMode = Field("full", description="full: a model call per role; lean: the planner "
+                                               "writes the edit too (one call per candidate).")
     base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. "
                                                    "http://localhost:11434/v1; None: the client's.")
     timeout_seconds: float = Field(120.0, gt=0, description="Wait this long for one answer, "
@@ -103,6 +109,9 @@ class ModelSettings(BaseModel):
         if self.coder.offline and not self.planner.offline:
             raise ValueError("the offline coder applies the offline planner's literal edits only; "
                              "give the coder a model too (--coder NAME)")
+        if self.team == "lean" and self.planner.offline:
+            raise ValueError("team lean has the planner's model write the edits; give the "
+                             "planner a model (--planner NAME) or use team full")
         return self
 
     def role(self, role: str) -> RoleSettings:

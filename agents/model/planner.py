@@ -12,7 +12,7 @@ from adrs.agents.model.answers import AnswerError
 from adrs.agents.model.asking import ask_structured
 from adrs.agents.model.errors import BudgetExhausted, ModelSetupError
 from adrs.agents.model.gateway import ModelCallFailed, ModelGateway
-from adrs.agents.model.schemas import PlanBatch
+from adrs.agents.model.schemas import EditedPlanBatch, PlanBatch
 from adrs.agents.prompts import render
 from adrs.agents.roles import PlanRequest, derive_rng
 from adrs.agents.schemas import Plan
@@ -33,6 +33,7 @@ class PlannerOptions:
     notes_size: int = 12  # research notes shown
     exploit_ratio: float = 0.7  # how the suggested parent is drawn (as the offline planner)
     tournament_size: int = 3
+    write_edits: bool = False  # team lean: the plan carries its edit (one call per candidate)
 
 
 class ModelPlanner:
@@ -54,9 +55,10 @@ class ModelPlanner:
         try:
             return ask_structured(
                 self._gateway, role="planner", scope=f"{program_key(request.iteration, request.slot)} plan",
-                messages=self.messages(request, suggested, choices), schema=PlanBatch,
+                messages=self.messages(request, suggested, choices),
+                schema=EditedPlanBatch if self._options.write_edits else PlanBatch,
                 tool=TOOL, meter=meter, max_repairs=self._options.max_repairs,
-                check=lambda batch: _plans(batch, choices, request.count))
+                check=lambda batch: _plans(batch, choices, request.count, suggested))
         except BudgetExhausted as exc:
             log.info("iteration %d: no plan: %s", request.iteration, exc)
             return []
@@ -81,6 +83,9 @@ class ModelPlanner:
     def messages(self, request: PlanRequest, suggested: ProgramRecord,
                  choices: list[ProgramRecord]) -> list[BaseMessage]:
         options = self._options
+        task = render("planner", "task_with_edit" if options.write_edits else "task",
+                      count=request.count, iteration=request.iteration, parent_key=suggested.key,
+                      rules=views.rules(request.problem))
         user = render(
             "planner", "user",
             readme=request.problem.description.strip(),
@@ -94,12 +99,14 @@ class ModelPlanner:
             inspirations=views.inspirations(request.inspirations),
             search=f"{request.intensity}; {request.search_note}" if request.search_note else "none",
             guidance="\n".join(f"- {views.clip(text, 1000)}" for text in request.guidance) or "none",
-            count=request.count, iteration=request.iteration)
+            task=task)
         return [SystemMessage(render("planner", "system")), HumanMessage(user)]
 
 
-def _plans(batch: PlanBatch, choices: list[ProgramRecord], count: int) -> list[Plan]:
-    """The drafts as plans on real parents; AnswerError names an unknown parent."""
+def _plans(batch: PlanBatch | EditedPlanBatch, choices: list[ProgramRecord], count: int,
+           suggested: ProgramRecord) -> list[Plan]:
+    """The drafts as plans on real parents; AnswerError names an unknown parent. An edit is
+    kept only on a plan of the suggested parent, the one program whose code the planner saw."""
     by_key = {record.key: record for record in choices}
     by_id = {record.id: record for record in choices}
     plans: list[Plan] = []
@@ -115,5 +122,6 @@ def _plans(batch: PlanBatch, choices: list[ProgramRecord], count: int) -> list[P
             hypothesis=views.clip(draft.hypothesis, TEXT_CHARS),
             change=views.clip(draft.change, TEXT_CHARS),
             expected_effect=views.clip(draft.expected_effect, TEXT_CHARS),
-            operator="llm-rewrite" if draft.rewrite else "llm-edit"))
+            operator="llm-rewrite" if draft.rewrite else "llm-edit",
+            edit=getattr(draft, "edit", "") if parent.id == suggested.id else ""))
     return plans

@@ -36,6 +36,23 @@ class PlanBatch(BaseModel):
     plans: list[PlanDraft] = Field(min_length=1, description="The plans, each a different idea.")
 
 
+class EditedPlanDraft(PlanDraft):
+    """One research step with its edit: which program, what to change, why, and the change."""
+
+    edit: str = Field("", description="The edit of the suggested parent: SEARCH/REPLACE blocks "
+                                      "(or, when rewrite is true, one ```python block holding "
+                                      "the whole new region); empty if you start from another "
+                                      "program.")
+
+
+class EditedPlanBatch(BaseModel):
+    """The plans of one iteration with their edits, one per candidate."""
+
+    model_config = ConfigDict(frozen=True)
+    plans: list[EditedPlanDraft] = Field(min_length=1, description="The plans, each a "
+                                                                   "different idea.")
+
+
 class Review(BaseModel):
     """The critic's decision on an edit, before any simulator time is spent."""
 

@@ -76,8 +76,8 @@ def model_team(settings: ModelSettings, *, run_root: Path | None = None,
 
     repairs = settings.max_repairs
     return Team(
-        planner=brain("planner", lambda g: ModelPlanner(g, PlannerOptions(max_repairs=repairs)),
-                      OfflinePlanner()),
+        planner=brain("planner", lambda g: ModelPlanner(g, PlannerOptions(
+            max_repairs=repairs, write_edits=settings.team == "lean")), OfflinePlanner()),
         coder=brain("coder", lambda g: ModelCoder(g, CoderOptions(
             max_edit_retries=settings.max_edit_retries)), OfflineCoder()),
         critic=brain("critic", lambda g: ModelCritic(g, CriticOptions(max_repairs=repairs)),

@@ -195,7 +195,7 @@ def test_each_role_receives_the_pinned_prompt(prompts, role, user):
 
 
 def test_the_prompt_files_have_the_sections_the_roles_use():
-    assert set(sections("planner")) == {"system", "user"}
+    assert set(sections("planner")) == {"system", "user", "task", "task_with_edit"}
     assert set(sections("coder")) == {"system", "rules", "user", "task_edit", "task_rewrite",
                                       "revise", "duplicate", "edit_failed", "cut"}
     assert set(sections("critic")) == {"system", "user"}
