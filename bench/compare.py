@@ -1,8 +1,8 @@
 """adrs against OpenEvolve on the same loopback model server, evaluator and settings.
 
     python3 -m venv bench/.venv-openevolve && bench/.venv-openevolve/bin/pip install openevolve
-    .venv/bin/python bench/compare.py [--delay 1.0] [--parallel 1 4 16] [--rounds 3]
-    .venv/bin/python bench/compare.py --overhead [--programs 100 1000]
+    .venv/bin/python bench/compare.py [--delay 1.0] [--parallel 1 4 16] [--rounds 3] [--team lean]
+    .venv/bin/python bench/compare.py --overhead [--programs 100 1000] [--team lean]
 
 Both tools run against bench/loopback.py, which answers every request after `--delay` seconds,
 with the same evaluator file, the same number of candidates and K candidates in flight (adrs
@@ -12,19 +12,22 @@ own venv. Rates come from the moments candidates complete (adrs: each commit; Op
 "Iteration N ... completed" log lines): (n - K) / (time of the n-th - time of the K-th), which
 leaves start-up, the baseline and the first wave out.
 
+adrs runs `--team lean` by default: one model call per candidate (the planner writes the edit),
+as OpenEvolve's one prompt; `--team full` asks four (planner, coder, critic, evaluator).
 Throughput mode (bench/problems/fixed_cost: 0.5 s per evaluation): candidates per second, and the
-share of the ideal K / (model calls per candidate x delay + 0.5 s) reached; adrs makes four model
-calls per candidate (planner, coder, critic, evaluator), OpenEvolve one.
+share of the ideal K / (model calls per candidate x delay + 0.5 s) reached.
 Overhead mode (bench/problems/instant, delay 0, K = 1): the whole cost of one candidate, adrs's
-with its jailed evaluation and four model round trips, OpenEvolve's unjailed with one.
+with its jailed evaluation and its model round trips, OpenEvolve's unjailed with its one.
 Without bench/.venv-openevolve the OpenEvolve columns say "not installed".
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -35,7 +38,8 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 OPENEVOLVE = BENCH / ".venv-openevolve" / "bin" / "openevolve-run"
-CALLS = {"adrs": 4, "openevolve": 1}  # model calls per candidate
+_RUNS = "ADRS_BENCH_RUNS"
+CALLS = {"lean": 1, "full": 4, "openevolve": 1}  # model calls per candidate
 OE_CONFIG = """\
 max_iterations: {iterations}
 checkpoint_interval: 100000
@@ -58,6 +62,25 @@ evaluator:
 """
 
 
+def runs_folder() -> Path:
+    """A fresh folder for this invocation's runs (and its child processes'), under runs/ of this
+    checkout, where `adrs run` puts runs; removed when the invocation ends, not run by run.
+    Deleting a run's thousands of files makes creating files nearby slow for a while on the
+    development VM (about 1 ms each instead of 0.05 ms), which would charge one run for the
+    cleanup of the one before."""
+    if os.environ.get(_RUNS):
+        return Path(os.environ[_RUNS])
+    folder = Path(tempfile.mkdtemp(prefix="bench-", dir=_mkdir(ROOT / "runs")))
+    os.environ[_RUNS] = str(folder)  # inherited by child processes
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
+def _mkdir(folder: Path) -> Path:
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
 class Loopback:
     def __init__(self, delay: float) -> None:
         self.process = subprocess.Popen([sys.executable, str(BENCH / "loopback.py"), "--delay",
@@ -70,22 +93,24 @@ class Loopback:
         self.process.wait()
 
 
-def adrs_times(problem: str, url: str, parallel: int, candidates: int) -> list[float]:
+def adrs_times(problem: str, url: str, parallel: int, candidates: int,
+               team: str) -> list[float]:
     """When each candidate of an adrs run was committed (model brain, jailed evaluations)."""
     from adrs.graph.runner import create_run, execute
     from adrs.graph.settings import ModelSettings, RunSettings
     from adrs.tools.problem import Problem
 
     os.environ["OPENAI_API_KEY"] = "bench"  # the loopback server ignores it
-    model = ModelSettings(planner="bench-model", coder="bench-model", critic="bench-model",
-                          evaluator="bench-model", base_url=url, record=False)
+    others = "bench-model" if team == "full" else "offline"  # as `adrs run --team` does
+    model = ModelSettings(planner="bench-model", coder="bench-model", critic=others,
+                          evaluator=others, base_url=url, record=False, team=team)
     settings = RunSettings.build(problem=problem, brain="model", model=model, width=parallel,
                                  iterations=max(1, candidates // parallel))
     times: list[float] = []
-    with tempfile.TemporaryDirectory() as scratch:
-        create_run(Problem.load(BENCH / "problems" / problem), settings, Path(scratch) / "run")
-        execute(Path(scratch) / "run", on_update=lambda node, _: times.append(time.time())
-                if node == "commit" else None)
+    scratch = tempfile.mkdtemp(dir=runs_folder())
+    create_run(Problem.load(BENCH / "problems" / problem), settings, Path(scratch) / "run")
+    execute(Path(scratch) / "run", on_update=lambda node, _: times.append(time.time())
+            if node == "commit" else None)
     return times
 
 
@@ -93,14 +118,14 @@ def openevolve_times(problem: str, url: str, parallel: int, candidates: int) -> 
     """When each iteration of an OpenEvolve run completed, from its log."""
     if not OPENEVOLVE.is_file():
         return None
-    with tempfile.TemporaryDirectory() as scratch:
-        config = Path(scratch) / "config.yaml"
-        config.write_text(OE_CONFIG.format(iterations=candidates, url=url, parallel=parallel))
-        folder = BENCH / "problems" / problem
-        done = subprocess.run([str(OPENEVOLVE), str(folder / "initial.py"),
-                               str(folder / "evaluator.py"), "--config", str(config),
-                               "--iterations", str(candidates), "--output", str(Path(scratch) / "out")],
-                              capture_output=True, text=True)
+    scratch = tempfile.mkdtemp(dir=runs_folder())
+    config = Path(scratch) / "config.yaml"
+    config.write_text(OE_CONFIG.format(iterations=candidates, url=url, parallel=parallel))
+    folder = BENCH / "problems" / problem
+    done = subprocess.run([str(OPENEVOLVE), str(folder / "initial.py"),
+                           str(folder / "evaluator.py"), "--config", str(config),
+                           "--iterations", str(candidates), "--output", str(Path(scratch) / "out")],
+                          capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"openevolve-run failed: {(done.stderr or done.stdout)[-600:]}")
     stamps = re.findall(r"^(\S+ \S+) - INFO - Iteration \d+: .* completed in",
@@ -116,32 +141,34 @@ def rate(times: list[float] | None, parallel: int) -> float | None:
     return (len(ordered) - parallel) / (ordered[-1] - ordered[parallel - 1])
 
 
-def throughput(delay: float, levels: list[int], rounds: int) -> None:
+def throughput(delay: float, levels: list[int], rounds: int, team: str) -> None:
     server = Loopback(delay)
     try:
-        print(f"throughput, fixed_cost (0.5 s per evaluation), model delay {delay} s\n")
+        print(f"throughput, fixed_cost (0.5 s per evaluation), model delay {delay} s, "
+              f"adrs --team {team}\n")
         print(f"{'K':>3} {'adrs cand/s':>12} {'of ideal':>9} {'OpenEvolve cand/s':>18} "
               f"{'of ideal':>9} {'adrs/OE':>8}")
         for k in levels:
             n = k * (rounds + 1)
-            mine = rate(adrs_times("fixed_cost", server.url, k, n), k)
+            mine = rate(adrs_times("fixed_cost", server.url, k, n, team), k)
             theirs = rate(openevolve_times("fixed_cost", server.url, k, n), k)
             ideal = {tool: k / (CALLS[tool] * delay + 0.5) for tool in CALLS}
-            print(f"{k:>3} {mine:>12.2f} {mine / ideal['adrs']:>9.0%} "
+            print(f"{k:>3} {mine:>12.2f} {mine / ideal[team]:>9.0%} "
                   + (f"{theirs:>18.2f} {theirs / ideal['openevolve']:>9.0%} {mine / theirs:>8.2f}"
                      if theirs else f"{'not installed':>18}"))
     finally:
         server.close()
 
 
-def overhead(programs: list[int]) -> None:
+def overhead(programs: list[int], team: str) -> None:
     server = Loopback(0.0)
     try:
         print("whole cost per candidate, instant evaluator, model delay 0, one at a time\n"
-              "(adrs: jailed evaluation, four model round trips; OpenEvolve: unjailed, one)\n")
+              f"(adrs --team {team}: jailed evaluation, {CALLS[team]} model round trip(s); "
+              "OpenEvolve: unjailed, one)\n")
         print(f"{'programs':>8} {'adrs ms':>8} {'OpenEvolve ms':>14} {'adrs/OE':>8}")
         for n in programs:
-            mine = rate(adrs_times("instant", server.url, 1, n), 1)
+            mine = rate(adrs_times("instant", server.url, 1, n, team), 1)
             theirs = rate(openevolve_times("instant", server.url, 1, n), 1)
             print(f"{n:>8} {1e3 / mine:>8.1f} " + (f"{1e3 / theirs:>14.1f} {theirs / mine:>8.2f}"
                                                    if theirs else f"{'not installed':>14}"))
@@ -156,11 +183,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="extra candidates per slot")
     parser.add_argument("--overhead", action="store_true")
     parser.add_argument("--programs", type=int, nargs="*", default=[100, 1000])
+    parser.add_argument("--team", choices=["lean", "full"], default="lean")
     args = parser.parse_args()
     if args.overhead:
-        overhead(args.programs)
+        overhead(args.programs, args.team)
     else:
-        throughput(args.delay, args.parallel, args.rounds)
+        throughput(args.delay, args.parallel, args.rounds, args.team)
 
 
 if __name__ == "__main__":

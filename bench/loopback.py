@@ -21,6 +21,11 @@ from answers import completion  # noqa: E402
 
 def serve(delay: float, port: int = 0) -> None:
     class Handler(BaseHTTPRequestHandler):
+        # Keep connections open between requests, as vLLM, Ollama and OpenAI do (http.server's
+        # default, HTTP/1.0, would make every client open a connection per request).
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms ACK wait
+
         def do_POST(self) -> None:  # noqa: N802 - http.server's name
             body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
             time.sleep(delay)

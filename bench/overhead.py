@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+from compare import runs_folder  # noqa: E402
 
 
 def child(size: int, parallel: int) -> dict:
@@ -37,18 +39,18 @@ def child(size: int, parallel: int) -> dict:
 
     problem = Problem.load(BENCH / "problems" / "instant")
     stamps: list[tuple[float, float]] = []  # (wall, CPU of this process and its threads)
-    with tempfile.TemporaryDirectory() as scratch:
-        run_dir = Path(scratch) / "run"
-        settings = RunSettings.build(problem="instant", iterations=size // parallel, width=parallel,
-                                     brain="model", model=json.loads(_model_json()))
-        create_run(problem, settings, run_dir)
-        before = _cpu()
-        start = (time.perf_counter(), time.process_time())
-        execute(run_dir, team=scripted_team(run_dir), tool=InstantTool(),
-                on_update=lambda node, _: stamps.append((time.perf_counter(), time.process_time()))
-                if node == "commit" else None)
-        total = time.perf_counter() - start[0]
-        cpu = _cpu() - before  # the run's helpers are reaped when execute closes the run
+    scratch = tempfile.mkdtemp(dir=runs_folder())
+    run_dir = Path(scratch) / "run"
+    settings = RunSettings.build(problem="instant", iterations=size // parallel, width=parallel,
+                                 brain="model", model=json.loads(_model_json()))
+    create_run(problem, settings, run_dir)
+    before = _cpu()
+    start = (time.perf_counter(), time.process_time())
+    execute(run_dir, team=scripted_team(run_dir), tool=InstantTool(),
+            on_update=lambda node, _: stamps.append((time.perf_counter(), time.process_time()))
+            if node == "commit" else None)
+    total = time.perf_counter() - start[0]
+    cpu = _cpu() - before  # the run's helpers are reaped when execute closes the run
     figures = {"size": size, "total": total, "cpu_all": cpu / size,
                "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     for clock, name in ((0, "wall"), (1, "cpu")):
@@ -86,6 +88,7 @@ def main() -> None:
     print(f"{'candidates':>10} {'wall: first':>12} {'middle':>7} {'last':>7} {'last/first':>10} "
           f"{'CPU: first':>11} {'middle':>7} {'last':>7} {'last/first':>10} {'total s':>8} "
           f"{'CPU+git':>8} {'peak MB':>8}")
+    runs_folder()  # one folder for every size's run (the children's too), removed at the end
     for size in args.sizes:
         out = subprocess.run([sys.executable, __file__, "--child", str(size), "--parallel",
                               str(args.parallel)], capture_output=True, text=True, check=True)

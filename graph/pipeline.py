@@ -47,7 +47,7 @@ from adrs.workspace.database import ProgramDatabase
 from adrs.workspace.messages import SCORED_STATUSES
 from adrs.workspace.records import ProgramRecord
 from adrs.workspace.repository import RunRepository, program_key
-from adrs.workspace.steering import SteeringLog
+from adrs.workspace.steering import SteeringLog, SteeringNote
 
 NOTES_SHOWN = 12  # research notes a plan request carries (the latest, oldest first)
 
@@ -87,9 +87,10 @@ class Pipeline:
         self._tickets: dict[int, Ticket] = {}
         self._stops: dict[int, str] = {}  # first candidate not planned -> why
         self._notes: deque[ResearchNote] = deque(maxlen=NOTES_SHOWN)
-        # A person's steering notes, read from git once per iteration (not per candidate): the
-        # planner of iteration n reads those given before it started.
-        self._guidance: dict[int, tuple[str, ...]] = {}
+        # A person's steering notes, read from git again only when one was added: the planner
+        # of iteration n reads those given before it started.
+        self._steering = SteeringLog(repository.path)
+        self._notes_read: tuple[tuple[object, ...], tuple[SteeringNote, ...]] | None = None
         self._changed = asyncio.Event()
 
     # -- numbering ----------------------------------------------------------------------
@@ -206,10 +207,11 @@ class Pipeline:
                                for r in choice.inspirations))
 
     def _guidance_for(self, iteration: int) -> tuple[str, ...]:
-        if iteration not in self._guidance:
-            notes = SteeringLog(self.repository.path).for_iteration(iteration)
-            self._guidance = {iteration: tuple(note.text for note in notes)}  # keep only the latest
-        return self._guidance[iteration]
+        """The notes given before `iteration`, read from git again only when one was added."""
+        version = self._steering.version()
+        if self._notes_read is None or self._notes_read[0] != version:
+            self._notes_read = (version, self._steering.notes())
+        return tuple(note.text for note in self._notes_read[1] if note.after_iteration < iteration)
 
     def summary(self) -> dict[str, Any]:
         """The run's figures as the graph's state reports them."""

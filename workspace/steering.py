@@ -91,6 +91,19 @@ class SteeringLog:
         """The notes the planner of `iteration` reads: those given before it started."""
         return tuple(note for note in self.notes() if note.after_iteration < iteration)
 
+    def version(self) -> tuple[object, ...]:
+        """A mark that changes when a note is added, read with two stat calls and no git process:
+        the ref's file (a new inode at every update, git renames a lock file over it) and the
+        packed refs (where `git pack-refs` may move it). Readers re-read the notes only then."""
+        marks: list[object] = []
+        for name in (STEERING_REF, "packed-refs"):
+            try:
+                found = (self.path / ".git" / name).stat()
+                marks.append((found.st_ino, found.st_mtime_ns, found.st_size))
+            except FileNotFoundError:
+                marks.append(None)
+        return tuple(marks)
+
     def add(self, text: str, *, author: str, after_iteration: int) -> SteeringNote:
         """Record a note; WorkspaceError (one line) for an empty or oversized text or name."""
         body = _clean(text, "the steering note", TEXT_MAX)

@@ -25,6 +25,21 @@ def git(run_dir, *args) -> str:
                           check=True).stdout
 
 
+def test_the_version_changes_with_every_note_even_when_git_packs_the_ref(tmp_path):
+    run_dir = new_run(tmp_path)
+    log = SteeringLog(run_dir)
+    seen = [log.version()]
+    for text in ("One.", "Two.", "Three."):  # quicker than the file system's clock ticks
+        log.add(text, author="Ada", after_iteration=0)
+        seen.append(log.version())
+    assert len(set(seen)) == 4 and log.version() == seen[-1]
+    git(run_dir, "pack-refs", "--all")  # the ref's file is gone, packed-refs holds it
+    packed = log.version()
+    assert packed != seen[-1]
+    log.add("Four.", author="Ada", after_iteration=0)
+    assert log.version() != packed and [n.text for n in log.notes()][-1] == "Four."
+
+
 def test_notes_are_commits_on_their_own_ref(tmp_path):
     run_dir = new_run(tmp_path)
     log = SteeringLog(run_dir)
