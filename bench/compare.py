@@ -102,8 +102,10 @@ def adrs_times(problem: str, url: str, parallel: int, candidates: int,
 
     os.environ["OPENAI_API_KEY"] = "bench"  # the loopback server ignores it
     others = "bench-model" if team == "full" else "offline"  # as `adrs run --team` does
+    # As many requests in flight as candidates (a loopback server counts as local: one by default).
     model = ModelSettings(planner="bench-model", coder="bench-model", critic=others,
-                          evaluator=others, base_url=url, record=False, team=team)
+                          evaluator=others, base_url=url, record=False, team=team,
+                          max_concurrent_requests=parallel)
     settings = RunSettings.build(problem=problem, brain="model", model=model, width=parallel,
                                  iterations=max(1, candidates // parallel))
     times: list[float] = []

@@ -14,6 +14,7 @@ candidates did meanwhile.
 
 from __future__ import annotations
 
+import functools
 from typing import Literal
 
 from langgraph.runtime import Runtime
@@ -63,9 +64,9 @@ async def code(state: CandidateState,
         outcome = _outcome(state, plan, ctx, status="rejected", blob=None,
                            verdict=f"no program written: {result.error}", meter=meter)
         return Command(goto="commit", update={**candidate, "outcome": outcome})
+    blob = await ctx.blocking(functools.partial(repo.store_blob, result.source))  # disk: off the loop
     return Command(goto="critique", update={
-        **candidate, "program_blob": repo.store_blob(result.source), "applied": result.note,
-        **totals(state, meter)})
+        **candidate, "program_blob": blob, "applied": result.note, **totals(state, meter)})
 
 
 async def critique(state: CandidateState,

@@ -164,6 +164,7 @@ async def _drive(run: Run, *, on_update: Callable[[str, dict[str, Any]], None] |
     paths, problem, repo = run.paths, run.problem, run.repository
     deadline = time.monotonic() + settings.max_minutes * 60 if settings.max_minutes else None
     team = team or build_team(settings, paths.root)
+    own_tool = tool is None
     with run.locked(), ThreadPoolExecutor(settings.width * 2 + 2, "adrs") as pool, \
             (nullcontext(tool) if tool else evaluation_tool(problem, settings)) as tool:
         repo.clear_stale_locks()  # a killed run may have died inside a git command
@@ -178,6 +179,8 @@ async def _drive(run: Run, *, on_update: Callable[[str, dict[str, Any]], None] |
             # empty: pending tasks, not `next`, say whether there is more to do.
             if not (snapshot.next or snapshot.tasks) and "stop_reason" in values:
                 return dict(values)  # finished already
+            if own_tool:
+                tool.warm_up()  # the workers start while the first plans are written
             pipeline = Pipeline(settings=settings, problem=problem, repository=repo, team=team,
                                 strategy=build_strategy(problem), deadline=deadline)
             pipeline.start(repo.records())  # folds what git holds, replaying every choice

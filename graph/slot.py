@@ -59,12 +59,17 @@ async def commit(state: SlotState, runtime: Runtime[RunContext]) -> Command[Lite
         raise RuntimeError(f"slot {state['slot']}: outcome of candidate {number}, "
                            f"expected {state['number']}")
     key = program_key(outcome["iteration"], outcome["slot"])
-    source = (repo.read_blob(outcome["program_blob"]) if outcome["program_blob"]
-              else repo.program_source(outcome["parent_id"]))  # nothing written: keep the parent's
-    sha = repo.commit_candidate(key=key, parent=outcome["parent_id"], source=source,
-                                message=commit_message(outcome, ctx.isolation))
-    if outcome["note"]:
-        repo.add_note(sha, outcome["note"])
+
+    def write() -> str:  # git's files, written on the pool: a slow disk never stalls other slots
+        source = (repo.read_blob(outcome["program_blob"]) if outcome["program_blob"]
+                  else repo.program_source(outcome["parent_id"]))  # nothing written: the parent's
+        sha = repo.commit_candidate(key=key, parent=outcome["parent_id"], source=source,
+                                    message=commit_message(outcome, ctx.isolation))
+        if outcome["note"]:
+            repo.add_note(sha, outcome["note"])
+        return sha
+
+    sha = await ctx.blocking(write)
     pipeline.settle(number, repo.record(sha))
     return Command(goto="plan", update={"line": _line(key, outcome, pipeline.summary())})
 

@@ -22,9 +22,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from adrs.tools import requirements, results
 from adrs.tools.executors import Executor
+from adrs.tools.pool import WorkerPool
 from adrs.tools.problem import Problem, ProblemError
 from adrs.tools.sandbox import SandboxLimits, SandboxOutcome
-from adrs.tools.workers import EvaluatorSetup, Request, WorkerPool
+from adrs.tools.workers import EvaluatorSetup, Request
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +140,13 @@ class EvaluationTool:
                 weakref.finalize(self, pool.close)
                 self._executor = pool
             return self._executor
+
+    def warm_up(self) -> None:
+        """Start the local workers now, in the background (a run does, while its first plans
+        are written), instead of one at a time as the first evaluations need them."""
+        executor = self._executor_now()
+        if isinstance(executor, WorkerPool):
+            executor.warm_up()
 
     def evaluate(self, program_source: str, *, split: Literal["train", "heldout"] = "train",
                  workloads: list[str] | None = None) -> EvaluationResult:

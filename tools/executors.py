@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Protocol
 
 from adrs.tools.isolation import current
+from adrs.tools.pool import WorkerPool
 from adrs.tools.sandbox import SandboxLimits, SandboxOutcome
-from adrs.tools.workers import EvaluatorSetup, Request, WorkerPool
+from adrs.tools.workers import EvaluatorSetup, Request
 
 RAY_HINT = "pip install 'adrs[ray]'"
 

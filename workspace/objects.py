@@ -47,7 +47,8 @@ class ObjectStore:
 
     def __init__(self, git_dir: Path) -> None:
         self._git_dir = Path(git_dir)
-        self._objects = self._git_dir / "objects"
+        self._objects = str(self._git_dir / "objects")
+        self._folders: set[str] = set()  # fan-out folders known to exist
         self._lock = threading.Lock()
         self._reader: subprocess.Popen[bytes] | None = None
 
@@ -122,12 +123,16 @@ class ObjectStore:
         """Store an object (once: an existing one is left as it is); its sha."""
         content = f"{kind} {len(data)}".encode("ascii") + b"\0" + data
         sha = hashlib.sha1(content).hexdigest()
-        folder = self._objects / sha[:2]
-        path = folder / sha[2:]
-        if path.exists():
+        # Plain strings and a set of the fan-out folders made: this runs several times per
+        # candidate, and pathlib and mkdir calls cost more than the write itself.
+        folder = os.path.join(self._objects, sha[:2])
+        path = os.path.join(folder, sha[2:])
+        if os.path.exists(path):
             return sha
-        folder.mkdir(exist_ok=True)
-        temp = folder / f"tmp_obj_{os.getpid()}_{threading.get_ident()}"
+        if folder not in self._folders:
+            os.makedirs(folder, exist_ok=True)
+            self._folders.add(folder)
+        temp = os.path.join(folder, f"tmp_obj_{os.getpid()}_{threading.get_ident()}")
         handle = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o444)
         try:
             os.write(handle, zlib.compress(content, 1))

@@ -33,9 +33,9 @@ from adrs.graph.settings import RunSettings
 from adrs.tools._launch import descendants
 from adrs.tools.evaluation import EvaluationResult, EvaluationTool
 from adrs.tools.isolation import Isolation, IsolationError, current
+from adrs.tools.pool import WorkerPool
 from adrs.tools.problem import Problem
 from adrs.tools.sandbox import SandboxLimits
-from adrs.tools.workers import WorkerPool
 from adrs.workspace.repository import RunRepository
 from tests.adversarial.candidates import BLOCKED, CASES, CONTAINED, TRIVIAL, Case, Fail
 

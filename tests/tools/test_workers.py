@@ -14,9 +14,10 @@ import pytest
 
 from adrs.tools.evaluation import EvaluationTool
 from adrs.tools.isolation import current
+from adrs.tools.pool import WorkerPool
 from adrs.tools.problem import Problem
 from adrs.tools.sandbox import SandboxLimits
-from adrs.tools.workers import JAIL_UIDS, Request, WorkerPool
+from adrs.tools.workers import JAIL_UIDS, Request
 from tests.adversarial.test_corpus import survivors
 
 PROGRAM = "# EVOLVE-BLOCK-START\nX = 1\n# EVOLVE-BLOCK-END\n"

@@ -99,3 +99,14 @@ def test_the_lean_planner_is_asked_for_the_edit_and_the_rules(lean_run):
 def test_a_lean_team_needs_a_planner_model():
     with pytest.raises(ValueError, match="team lean has the planner's model write the edits"):
         ModelSettings(planner="offline", coder="m", critic="m", evaluator="m", team="lean")
+
+
+def test_a_config_files_team_lean_leaves_the_unnamed_critic_offline():
+    from adrs.cli.options import ModelFlags, model_settings
+
+    config = {"model": {"name": "m", "team": "lean", "evaluator": {"name": "e"}}, "prices": {}}
+    values = model_settings(ModelFlags(), config)
+    settings = ModelSettings.model_validate(values)
+    assert settings.team == "lean"
+    assert [settings.model_for(r) for r in ("planner", "coder", "critic", "evaluator")] == [
+        "m", "m", "offline", "e"]
