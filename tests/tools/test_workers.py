@@ -180,6 +180,32 @@ def test_the_pool_copies_the_problem_and_removes_everything_on_close(tmp_path):
     assert not staged.exists() and list((tmp_path / "scratch").iterdir()) == []
 
 
+def test_warm_up_starts_every_worker_before_any_evaluation(tmp_path):
+    problem = make_problem(tmp_path, REPORTER)
+    pool = WorkerPool(problem.root, LIMITS, size=3, scratch_root=tmp_path / "scratch")
+    pool.warm_up()
+    pool.warm_up()  # nothing more to start
+    deadline = time.monotonic() + 30
+    while len(pool._idle) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(pool._idle) == 3 and all(worker.alive for worker in pool._idle)
+    for _ in range(3):
+        outcome = pool.run(Request("evaluate", PROGRAM))
+        assert outcome.status == "exited" and outcome.result["ok"], outcome.stderr_tail
+    assert pool._started == 3  # warm workers served them: no fourth one was started
+    pool.close()
+    assert list((tmp_path / "scratch").iterdir()) == []
+
+
+def test_a_pool_closed_while_warming_up_leaves_nothing_behind(tmp_path):
+    problem = make_problem(tmp_path, REPORTER)
+    pool = WorkerPool(problem.root, LIMITS, size=3, scratch_root=tmp_path / "scratch")
+    pool.warm_up()
+    pool.close()  # at once: the workers are still starting
+    assert list((tmp_path / "scratch").iterdir()) == [] and not pool.problem_root.exists()
+    assert survivors([str(pool.problem_root), str(tmp_path / "scratch")]) == []
+
+
 def test_folders_of_killed_adrs_processes_are_cleared(tmp_path):
     problem = make_problem(tmp_path, REPORTER)
     scratch_root = tmp_path / "scratch"
