@@ -17,7 +17,9 @@ as OpenEvolve's one prompt; `--team full` asks four (planner, coder, critic, eva
 Throughput mode (bench/problems/fixed_cost: 0.5 s per evaluation): candidates per second, and the
 share of the ideal K / (model calls per candidate x delay + 0.5 s) reached.
 Overhead mode (bench/problems/instant, delay 0, K = 1): the whole cost of one candidate, adrs's
-with its jailed evaluation and its model round trips, OpenEvolve's unjailed with its one.
+with its jailed evaluation and its model round trips, OpenEvolve's unjailed with its one, over
+the whole run and over its last 100 candidates (what a candidate costs once the run holds that
+many programs; OpenEvolve's grows with them).
 Without bench/.venv-openevolve the OpenEvolve columns say "not installed".
 """
 
@@ -135,12 +137,14 @@ def openevolve_times(problem: str, url: str, parallel: int, candidates: int) -> 
     return [datetime.strptime(s, "%Y-%m-%d %H:%M:%S,%f").timestamp() for s in stamps]
 
 
-def rate(times: list[float] | None, parallel: int) -> float | None:
-    """Candidates per second once K are in flight: (n - K) / (t_n - t_K)."""
+def rate(times: list[float] | None, parallel: int, last: int | None = None) -> float | None:
+    """Candidates per second once K are in flight: (n - K) / (t_n - t_K); with `last`, over
+    the last `last` candidates only, (t_n - t_{n-last}): the rate when the run holds n programs."""
     if not times or len(times) <= parallel:
         return None
     ordered = sorted(times)
-    return (len(ordered) - parallel) / (ordered[-1] - ordered[parallel - 1])
+    first = parallel - 1 if last is None else max(parallel - 1, len(ordered) - 1 - last)
+    return (len(ordered) - 1 - first) / (ordered[-1] - ordered[first])
 
 
 def throughput(delay: float, levels: list[int], rounds: int, team: str) -> None:
@@ -167,13 +171,19 @@ def overhead(programs: list[int], team: str) -> None:
     try:
         print("whole cost per candidate, instant evaluator, model delay 0, one at a time\n"
               f"(adrs --team {team}: jailed evaluation, {CALLS[team]} model round trip(s); "
-              "OpenEvolve: unjailed, one)\n")
-        print(f"{'programs':>8} {'adrs ms':>8} {'OpenEvolve ms':>14} {'adrs/OE':>8}")
+              "OpenEvolve: unjailed, one)\n"
+              "ms per candidate over the whole run, then over its last 100 candidates (the cost "
+              "when the run holds that many programs); adrs/OE of the latter\n")
+        print(f"{'programs':>8} {'adrs: run':>10} {'last 100':>9} {'OpenEvolve: run':>16} "
+              f"{'last 100':>9} {'adrs/OE':>8}")
         for n in programs:
-            mine = rate(adrs_times("instant", server.url, 1, n, team), 1)
-            theirs = rate(openevolve_times("instant", server.url, 1, n), 1)
-            print(f"{n:>8} {1e3 / mine:>8.1f} " + (f"{1e3 / theirs:>14.1f} {theirs / mine:>8.2f}"
-                                                   if theirs else f"{'not installed':>14}"))
+            mine = adrs_times("instant", server.url, 1, n, team)
+            theirs = openevolve_times("instant", server.url, 1, n)
+            cost = [1e3 / rate(mine, 1), 1e3 / rate(mine, 1, last=100)]
+            print(f"{n:>8} {cost[0]:>10.1f} {cost[1]:>9.1f} " + (
+                f"{1e3 / rate(theirs, 1):>16.1f} {1e3 / rate(theirs, 1, last=100):>9.1f} "
+                f"{cost[1] * rate(theirs, 1, last=100) / 1e3:>8.2f}"
+                if theirs else f"{'not installed':>16}"))
     finally:
         server.close()
 

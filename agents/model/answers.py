@@ -10,6 +10,7 @@ list cut at the length limit, the complete items are kept.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -32,8 +33,11 @@ class AnswerError(ValueError):
     """An answer that cannot be used; the message says why, for the model to fix."""
 
 
+@functools.cache
 def tool_spec(schema: type[BaseModel], name: str) -> dict[str, Any]:
-    """The OpenAI tool for a pydantic model, under a snake_case name of our choosing."""
+    """The OpenAI tool for a pydantic model, under a snake_case name of our choosing; built once
+    per schema (a JSON schema per structured call was a measurable share of a call's cost), so
+    callers must not change it."""
     spec = convert_to_openai_tool(schema)
     spec["function"]["name"] = name
     return spec
