@@ -1,8 +1,9 @@
 """Refs of a run: listed with one `git for-each-ref`, moved through one long-lived
 `git update-ref --stdin`, one transaction per change (git's own locking and packed refs).
 
-Without reflogs: nothing reads them (the history of the best program is in the commits), and on
-a busy disk appending to them made moving refs/heads/best cost 2 ms instead of 0.3 ms.
+Without reflogs (`-c` here; new runs also set core.logAllRefUpdates=false): nothing reads them,
+the history of the best program is in the commits, and on a busy disk appending to them made
+moving refs/heads/best cost about 2 ms instead of 0.3 ms.
 """
 
 from __future__ import annotations

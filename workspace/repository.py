@@ -103,8 +103,8 @@ class RunRepository:
             raise WorkspaceError("problem name is empty")
         path.mkdir(parents=True, exist_ok=True)
         _git(path, "init", "--quiet")
-        for key, value in (("user.name", AUTHOR_NAME), ("user.email", AUTHOR_EMAIL),
-                           ("core.autocrlf", "false")):
+        for key, value in (("user.name", AUTHOR_NAME), ("user.email", AUTHOR_EMAIL),  # refs.py: why
+                           ("core.autocrlf", "false"), ("core.logAllRefUpdates", "false")):
             _git(path, "config", key, value)
         run = cls(path, root_sha="")
         tree = write_folder(run._objects, problem_dir)
