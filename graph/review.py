@@ -102,6 +102,8 @@ def _apply(plan: Plan, answer: ReviewAnswer, chosen: ProgramRecord | None) -> tu
     if chosen is not None and chosen.id != plan.parent_id:
         update["parent_id"] = review["parent"] = chosen.id
         review["planned_parent"] = plan.parent_id
+    if update:  # a lean planner's own edit was written for the plan as it was: the coder redoes it
+        update["edit"] = ""
     return plan.model_copy(update=update), Review(**review)
 
 

@@ -146,3 +146,15 @@ def test_a_run_killed_at_a_pause_resumes_there_and_keeps_the_edit(toy_dir, tmp_p
     assert edited.review.model_dump() == {"reviewer": "Ada", "hypothesis": "A person's hypothesis.",
                                           "parent": "", "planned_parent": ""}
     assert approved.review.describe() == "Ada: approved as planned"
+
+
+def test_a_changed_plan_drops_the_lean_planners_own_edit():
+    from adrs.agents.interface import Plan
+    from adrs.graph.review import _apply
+
+    plan = Plan(parent_id="a" * 40, summary="s", hypothesis="h", change="c", expected_effect="e",
+                edit="<<<<<<< SEARCH\nX = 1\n=======\nX = 2\n>>>>>>> REPLACE\n")
+    kept, _ = _apply(plan, ReviewAnswer(reviewer="Ada"), None)
+    assert kept.edit == plan.edit  # approved as it is: the planner's edit stands
+    changed, review = _apply(plan, ReviewAnswer(reviewer="Ada", hypothesis="Try Y"), None)
+    assert changed.edit == "" and changed.hypothesis == "Try Y" and review.hypothesis == "Try Y"
