@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
@@ -78,3 +80,18 @@ def edit(search: str, replace: str, *, tokens: tuple[int, int] = (100, 10)) -> A
 def plan(parent: str, summary: str, *, rewrite: bool = False) -> dict[str, Any]:
     return {"parent": parent, "summary": summary, "hypothesis": f"Because: {summary}.",
             "change": summary, "expected_effect": "combined_score up", "rewrite": rewrite}
+
+
+def scripted_toy_run(root: Path, settings: Any, fakes: dict[str, ScriptedChatModel]) -> tuple[Path, dict]:
+    """A whole run of the toy problem (copied under `root`) with these scripted models as the
+    team: the run's folder and its final state."""
+    from adrs.agents.model.team import model_team
+    from adrs.graph.runner import create_run, execute
+    from adrs.tools.problem import Problem
+    from tests.conftest import FIXTURES
+
+    shutil.copytree(FIXTURES / "toy", root / "toy")
+    run_dir = root / "run"
+    create_run(Problem.load(root / "toy"), settings, run_dir)
+    team = model_team(settings.model, run_root=run_dir, chat_models=fakes)
+    return run_dir, execute(run_dir, team=team)

@@ -11,18 +11,13 @@ The critic and the evaluator are the offline ones (static checks, findings from 
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 
 from adrs.agents.model.config import ModelSettings
-from adrs.agents.model.team import model_team
-from adrs.graph.runner import create_run, execute
 from adrs.graph.settings import RunSettings
-from adrs.tools.problem import Problem
 from adrs.workspace.repository import RunRepository
-from tests.agents.model.fakes import call, edit, plan, scripted
-from tests.conftest import FIXTURES
+from tests.agents.model.fakes import call, edit, plan, scripted, scripted_toy_run
 
 
 def block(search: str, replace: str) -> str:
@@ -57,17 +52,13 @@ def set_width(messages):
 
 @pytest.fixture(scope="module")
 def lean_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lean")
-    shutil.copytree(FIXTURES / "toy", root / "toy")
-    run_dir = root / "run"
-    create_run(Problem.load(root / "toy"), settings(), run_dir)
     fakes = {"planner": scripted(
                  planner_answer("Widen to 5", block("WIDTH = 2", "WIDTH = 5")),
                  planner_answer("Halve RATE", block("RATE = 9.9", "RATE = 0.5")),
                  planner_answer("Widen to 3", block("WIDTH = 2", "WIDTH = 3"), elsewhere=True)),
              "coder": scripted(edit("RATE = 1.0", "RATE = 0.5"), set_width)}
-    team = model_team(settings().model, run_root=run_dir, chat_models=fakes)
-    return run_dir, execute(run_dir, team=team), fakes
+    run_dir, final = scripted_toy_run(tmp_path_factory.mktemp("lean"), settings(), fakes)
+    return run_dir, final, fakes
 
 
 def test_one_call_per_candidate_when_the_planners_edit_applies(lean_run):

@@ -12,19 +12,16 @@ The evaluator runs its tool loop here (evaluator_tools); test_roles.py covers it
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 from langchain_core.messages import ToolMessage
 
 from adrs.agents.model.config import ModelSettings, Price
-from adrs.agents.model.team import model_team
 from adrs.graph.runner import create_run, execute
 from adrs.graph.settings import RunSettings, replay_settings
 from adrs.tools.problem import Problem
 from adrs.workspace.repository import RunRepository
-from tests.agents.model.fakes import broken_call, call, edit, plan, scripted, text
-from tests.conftest import FIXTURES
+from tests.agents.model.fakes import broken_call, call, edit, plan, scripted, scripted_toy_run, text
 
 BASELINE = (0.08 + 1 / 55.625) / 2  # WIDTH 2, RATE 1.0
 WIDTH5 = (1 / 3.5 + 1 / 22.625) / 2  # WIDTH 5, RATE 1.0
@@ -76,13 +73,8 @@ def scripts() -> dict:
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
-    root = tmp_path_factory.mktemp("scripted")
-    shutil.copytree(FIXTURES / "toy", root / "toy")
-    run_dir = root / "run"
-    create_run(Problem.load(root / "toy"), settings(), run_dir)
     fakes = scripts()
-    team = model_team(settings().model, run_root=run_dir, chat_models=fakes)
-    final = execute(run_dir, team=team)
+    run_dir, final = scripted_toy_run(tmp_path_factory.mktemp("scripted"), settings(), fakes)
     return run_dir, final, fakes
 
 
