@@ -3,6 +3,7 @@
     python3 -m venv bench/.venv-openevolve && bench/.venv-openevolve/bin/pip install openevolve
     .venv/bin/python bench/compare.py [--delay 1.0] [--parallel 1 4 16] [--rounds 3] [--team lean]
     .venv/bin/python bench/compare.py --overhead [--programs 100 1000] [--team lean]
+    (either with --repeat N: N runs of each tool per figure, alternating; the medians)
 
 Both tools run against bench/loopback.py, which answers every request after `--delay` seconds,
 with the same evaluator file, the same number of candidates and K candidates in flight (adrs
@@ -30,6 +31,7 @@ import atexit
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -147,43 +149,57 @@ def rate(times: list[float] | None, parallel: int, last: int | None = None) -> f
     return (len(ordered) - 1 - first) / (ordered[-1] - ordered[first])
 
 
-def throughput(delay: float, levels: list[int], rounds: int, team: str) -> None:
+def throughput(delay: float, levels: list[int], rounds: int, team: str, repeat: int) -> None:
     server = Loopback(delay)
     try:
         print(f"throughput, fixed_cost (0.5 s per evaluation), model delay {delay} s, "
-              f"adrs --team {team}\n")
+              f"adrs --team {team}" + (f", median of {repeat} runs each" if repeat > 1 else "") + "\n")
         print(f"{'K':>3} {'adrs cand/s':>12} {'of ideal':>9} {'OpenEvolve cand/s':>18} "
-              f"{'of ideal':>9} {'adrs/OE':>8}")
+              f"{'of ideal':>9} {'adrs/OE':>8}" + ("  (per run)" if repeat > 1 else ""))
         for k in levels:
             n = k * (rounds + 1)
-            mine = rate(adrs_times("fixed_cost", server.url, k, n, team), k)
-            theirs = rate(openevolve_times("fixed_cost", server.url, k, n), k)
+            pairs = [(rate(adrs_times("fixed_cost", server.url, k, n, team), k),
+                      rate(openevolve_times("fixed_cost", server.url, k, n), k))
+                     for _ in range(repeat)]  # alternating, so that both meet the same machine
+            mine = statistics.median(a for a, _ in pairs)
             ideal = {tool: k / (CALLS[tool] * delay + 0.5) for tool in CALLS}
-            print(f"{k:>3} {mine:>12.2f} {mine / ideal[team]:>9.0%} "
-                  + (f"{theirs:>18.2f} {theirs / ideal['openevolve']:>9.0%} {mine / theirs:>8.2f}"
-                     if theirs else f"{'not installed':>18}"))
+            line = f"{k:>3} {mine:>12.2f} {mine / ideal[team]:>9.0%} "
+            if pairs[0][1] is None:
+                print(line + f"{'not installed':>18}")
+                continue
+            theirs = statistics.median(b for _, b in pairs)
+            each = " ".join(f"{a / b:.2f}" for a, b in pairs) if repeat > 1 else ""
+            print(line + f"{theirs:>18.2f} {theirs / ideal['openevolve']:>9.0%} "
+                         f"{mine / theirs:>8.2f}  {each}".rstrip())
     finally:
         server.close()
 
 
-def overhead(programs: list[int], team: str) -> None:
+def overhead(programs: list[int], team: str, repeat: int) -> None:
     server = Loopback(0.0)
     try:
         print("whole cost per candidate, instant evaluator, model delay 0, one at a time\n"
               f"(adrs --team {team}: jailed evaluation, {CALLS[team]} model round trip(s); "
               "OpenEvolve: unjailed, one)\n"
               "ms per candidate over the whole run, then over its last 100 candidates (the cost "
-              "when the run holds that many programs); adrs/OE of the latter\n")
+              "when the run holds that many programs); adrs/OE of the latter"
+              + (f"; median of {repeat} runs each" if repeat > 1 else "") + "\n")
         print(f"{'programs':>8} {'adrs: run':>10} {'last 100':>9} {'OpenEvolve: run':>16} "
               f"{'last 100':>9} {'adrs/OE':>8}")
         for n in programs:
-            mine = adrs_times("instant", server.url, 1, n, team)
-            theirs = openevolve_times("instant", server.url, 1, n)
-            cost = [1e3 / rate(mine, 1), 1e3 / rate(mine, 1, last=100)]
-            print(f"{n:>8} {cost[0]:>10.1f} {cost[1]:>9.1f} " + (
-                f"{1e3 / rate(theirs, 1):>16.1f} {1e3 / rate(theirs, 1, last=100):>9.1f} "
-                f"{cost[1] * rate(theirs, 1, last=100) / 1e3:>8.2f}"
-                if theirs else f"{'not installed':>16}"))
+            runs = [(adrs_times("instant", server.url, 1, n, team),
+                     openevolve_times("instant", server.url, 1, n)) for _ in range(repeat)]
+
+            def cost(times: list[float] | None, last: int | None = None) -> float:
+                return 1e3 / rate(times, 1, last=last)
+
+            mine = [statistics.median(cost(a, last) for a, _ in runs) for last in (None, 100)]
+            line = f"{n:>8} {mine[0]:>10.1f} {mine[1]:>9.1f} "
+            if runs[0][1] is None:
+                print(line + f"{'not installed':>16}")
+                continue
+            theirs = [statistics.median(cost(b, last) for _, b in runs) for last in (None, 100)]
+            print(line + f"{theirs[0]:>16.1f} {theirs[1]:>9.1f} {mine[1] / theirs[1]:>8.2f}")
     finally:
         server.close()
 
@@ -196,11 +212,13 @@ def main() -> None:
     parser.add_argument("--overhead", action="store_true")
     parser.add_argument("--programs", type=int, nargs="*", default=[100, 1000])
     parser.add_argument("--team", choices=["lean", "full"], default="lean")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs of each tool per figure, alternating; medians are printed")
     args = parser.parse_args()
     if args.overhead:
-        overhead(args.programs, args.team)
+        overhead(args.programs, args.team, args.repeat)
     else:
-        throughput(args.delay, args.parallel, args.rounds, args.team)
+        throughput(args.delay, args.parallel, args.rounds, args.team, args.repeat)
 
 
 if __name__ == "__main__":
