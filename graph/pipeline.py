@@ -22,6 +22,7 @@ before the clock ran out still run), and it stops planning, never changes a plan
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -44,7 +45,6 @@ from adrs.agents.interface import (
 from adrs.graph.settings import RunSettings
 from adrs.tools.problem import Problem
 from adrs.workspace.database import ProgramDatabase
-from adrs.workspace.messages import SCORED_STATUSES
 from adrs.workspace.records import ProgramRecord
 from adrs.workspace.repository import RunRepository, program_key
 from adrs.workspace.steering import SteeringLog, SteeringNote
@@ -92,6 +92,7 @@ class Pipeline:
         self._steering = SteeringLog(repository.path)
         self._notes_read: tuple[tuple[object, ...], tuple[SteeringNote, ...]] | None = None
         self._changed = asyncio.Event()
+        self._publishing = threading.Lock()
 
     # -- numbering ----------------------------------------------------------------------
 
@@ -117,6 +118,16 @@ class Pipeline:
             self._prepare(number)
         for record in candidates:
             self.settle(self.number(record.iteration, record.slot), record)
+        self.publish_best()
+
+    def publish_best(self) -> None:
+        """Point refs/heads/best at the best program folded so far. Called off the event loop
+        after a commit (moving a ref writes files); whichever call runs last writes the latest
+        best, so calls finishing out of order cannot leave an older one."""
+        with self._publishing:
+            best = self.database.best
+            if best.id != self.repository.best_sha:
+                self.repository.set_best(best.id, checkout=False)
 
     def settle(self, number: int, record: ProgramRecord) -> None:
         """Candidate `number` is committed; fold it, and any that waited on it, in key order."""
@@ -154,9 +165,6 @@ class Pipeline:
         note = self.repository.note(record.id)
         if note:
             self._notes.append(ResearchNote(key=record.key, text=note.strip()))
-        best = self.database.best
-        if best.id != self.repository.best_sha and record.status in SCORED_STATUSES:
-            self.repository.set_best(best.id, checkout=False)
 
     def _prepare(self, number: int) -> None:
         iteration, slot = self.place(number)

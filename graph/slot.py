@@ -71,6 +71,7 @@ async def commit(state: SlotState, runtime: Runtime[RunContext]) -> Command[Lite
 
     sha = await ctx.blocking(write)
     pipeline.settle(number, repo.record(sha))
+    await ctx.blocking(pipeline.publish_best)
     return Command(goto="plan", update={"line": _line(key, outcome, pipeline.summary())})
 
 

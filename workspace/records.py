@@ -65,3 +65,17 @@ def check_placement(sha: str, space: str, key: str, message: CandidateMessage, *
     expected_space = "evaluated" if message.status == "baseline" else message.status
     if space != expected_space or (message.status == "baseline") != (key == baseline_key):
         raise WorkspaceError(f"commit {sha[:12]}: status {message.status} under refs/adrs/{space}")
+
+
+def iteration_key(iteration: int) -> str:
+    """The name of an iteration: i0007. The one place that spells the key format."""
+    if iteration < 0:
+        raise WorkspaceError(f"iteration must be >= 0, got {iteration}")
+    return f"i{iteration:04d}"
+
+
+def program_key(iteration: int, slot: int = 0) -> str:
+    """The ref name of a program: i0007-s1 for iteration 7, slot 1."""
+    if slot < 0:
+        raise WorkspaceError(f"slot must be >= 0, got {slot}")
+    return f"{iteration_key(iteration)}-s{slot}"

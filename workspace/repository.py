@@ -12,7 +12,8 @@ Cost per commit stays flat however long the run: objects are written straight in
 database (workspace/objects.py), the ref moves last through a long-lived `git update-ref --stdin`,
 reads go through one long-lived `git cat-file --batch`, and which key has which commit is kept in
 memory from the one ref listing made at open. A crash leaves at most an unreferenced object.
-One process writes a run at a time (the run's lock); within it, a lock serialises the writers.
+One process writes a run at a time (the run's lock); within it, a lock guards that in-memory
+index, while objects and refs are written outside it (both stores are safe across threads).
 """
 
 from __future__ import annotations
@@ -26,7 +27,14 @@ from adrs.workspace.cache import TextCache
 from adrs.workspace.messages import CandidateMessage
 from adrs.workspace.notes import NOTES_REF, Notes, normalise_note
 from adrs.workspace.objects import ObjectError, ObjectStore, TreeEntry
-from adrs.workspace.records import ProgramRecord, WorkspaceError, check_placement, read_message
+from adrs.workspace.records import (
+    ProgramRecord,
+    WorkspaceError,
+    check_placement,
+    iteration_key,
+    program_key,
+    read_message,
+)
 from adrs.workspace.refs import RefError, RefStore
 from adrs.workspace.revisions import resolve_revision
 from adrs.workspace.trees import evolve_file, file_entry, file_text, unified_diff, write_folder
@@ -40,20 +48,6 @@ BASELINE_KEY = "i0000-s0"
 AUTHOR_NAME, AUTHOR_EMAIL = "adrs", "adrs@localhost"
 IDENTITY = f"{AUTHOR_NAME} <{AUTHOR_EMAIL}>"
 PROGRAM_FILE = "program.py"
-
-
-def iteration_key(iteration: int) -> str:
-    """The name of an iteration: i0007. The one place that spells the key format."""
-    if iteration < 0:
-        raise WorkspaceError(f"iteration must be >= 0, got {iteration}")
-    return f"i{iteration:04d}"
-
-
-def program_key(iteration: int, slot: int = 0) -> str:
-    """The ref name of a program: i0007-s1 for iteration 7, slot 1."""
-    if slot < 0:
-        raise WorkspaceError(f"slot must be >= 0, got {slot}")
-    return f"{iteration_key(iteration)}-s{slot}"
 
 
 def _git(cwd: Path, *args: str) -> str:
@@ -187,7 +181,7 @@ class RunRepository:
         with self._lock:
             parent_sha = self._resolve(parent)
             self._require_program(parent_sha, parent)
-            return self._commit_program(key, message.status, parent_sha, source, message)
+        return self._commit_program(key, message.status, parent_sha, source, message)
 
     def set_best(self, sha: str, *, checkout: bool = True) -> None:
         """Point refs/heads/best (and HEAD) at a scored program (the baseline or an evaluated
@@ -330,9 +324,13 @@ class RunRepository:
 
     def _commit_program(self, key: str, space: str, parent_sha: str, source: str,
                         message: CandidateMessage) -> str:
+        """Objects and ref are written without the lock (both stores are thread-safe; the ref's
+        create is atomic), so a slow disk never holds up the readers; the index takes it."""
         blob = self._objects.write_blob(source.encode("utf-8"))
-        if key in self._keys:
-            return self._check_same(key, self._keys[key][1], parent_sha, blob)
+        with self._lock:
+            known = self._keys.get(key)
+        if known is not None:
+            return self._check_same(key, known[1], parent_sha, blob)
         parent_tree = self._objects.tree(self._objects.commit(parent_sha).tree)
         entries = [e for e in parent_tree if e.name != PROGRAM_FILE]
         tree = self._objects.write_tree([*entries, TreeEntry("100644", PROGRAM_FILE, blob)])
@@ -342,11 +340,12 @@ class RunRepository:
             self._refs.create(f"refs/adrs/{space}/{key}", sha)
         except RefError as exc:
             raise WorkspaceError(f"cannot commit {key}: {exc}") from exc
-        self._index(space, key, sha)
-        self._records[sha] = ProgramRecord(
-            id=sha, parent_id=None if parent_sha == self.root_sha else parent_sha, key=key,
-            message=message, program_blob=blob)
-        self._sources.put(sha, source)
+        with self._lock:
+            self._index(space, key, sha)
+            self._records[sha] = ProgramRecord(
+                id=sha, parent_id=None if parent_sha == self.root_sha else parent_sha, key=key,
+                message=message, program_blob=blob)
+            self._sources.put(sha, source)
         return sha
 
     def _check_same(self, key: str, sha: str, parent_sha: str, blob: str) -> str:

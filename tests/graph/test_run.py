@@ -74,8 +74,9 @@ def test_a_run_stopped_midway_resumes_without_loss_or_duplicates(toy_dir, tmp_pa
 
     with pytest.raises(Stop):
         execute(run_dir, on_update=stop_after_four)
-    # The other slot may have committed a candidate more before the stop reached it.
-    assert 1 + 2 * 2 <= len(RunRepository.open(run_dir).records()) <= 1 + 2 * 2 + 1
+    # Candidate 4 (i0002-s1) was planned from 1..2, so those are committed; the other slot's
+    # candidate 3, and even its 5, may or may not be: slots commit as they finish.
+    assert 1 + 3 <= len(RunRepository.open(run_dir).records()) <= 1 + 2 * 2 + 1
     final = execute(run_dir)
     assert final["iteration"] == 5
     keys = [r.key for r in RunRepository.open(run_dir).records()]
