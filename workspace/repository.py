@@ -97,6 +97,8 @@ class RunRepository:
             raise WorkspaceError("problem name is empty")
         path.mkdir(parents=True, exist_ok=True)
         _git(path, "init", "--quiet")
+        for fan_out in range(256):  # made now, not one by one during the first candidates
+            (path / ".git" / "objects" / f"{fan_out:02x}").mkdir(exist_ok=True)
         for key, value in (("user.name", AUTHOR_NAME), ("user.email", AUTHOR_EMAIL),  # refs.py: why
                            ("core.autocrlf", "false"), ("core.logAllRefUpdates", "false")):
             _git(path, "config", key, value)
