@@ -53,12 +53,7 @@ def main(argv: list[str]) -> None:
             jail.hide(namespaces["hide"])
     elif config.get("supervise"):
         supervise()
-    for name, soft, hard in config.get("rlimits", []):
-        kind = getattr(resource, name)
-        ceiling = resource.getrlimit(kind)[1]
-        if ceiling != resource.RLIM_INFINITY:
-            soft, hard = min(soft, ceiling), min(hard, ceiling)
-        resource.setrlimit(kind, (soft, hard))
+    apply_rlimits(config.get("rlimits", []))
     if config.get("drop_caps"):
         jail.drop_bounding_set()
     if config.get("user") is not None:
@@ -82,6 +77,17 @@ def main(argv: list[str]) -> None:
         os.execvp(command[0], command)
     except OSError as exc:
         fail(f"cannot run {command[0]!r}: {exc}", 127)
+
+
+def apply_rlimits(limits: list) -> None:
+    """Set each (name, soft, hard) limit, capped at the hard ceiling this process already has
+    (raising it would fail without privileges)."""
+    for name, soft, hard in limits:
+        kind = getattr(resource, name)
+        ceiling = resource.getrlimit(kind)[1]
+        if ceiling != resource.RLIM_INFINITY:
+            soft, hard = min(soft, ceiling), min(hard, ceiling)
+        resource.setrlimit(kind, (soft, hard))
 
 
 def sibling(name: str):

@@ -25,7 +25,6 @@ import ctypes
 import importlib.util
 import json
 import os
-import resource
 import select
 import shutil
 import signal
@@ -175,12 +174,7 @@ def _child(request: dict, fds: list[int], control: socket.socket, program: str, 
         os.dup2(err, 2)
         control.close()
         os.environ.update(request["env"])
-        for name, soft, hard in request["rlimits"]:
-            kind = getattr(resource, name)
-            ceiling = resource.getrlimit(kind)[1]
-            if ceiling != resource.RLIM_INFINITY:
-                soft, hard = min(soft, ceiling), min(hard, ceiling)
-            resource.setrlimit(kind, (soft, hard))
+        launch.apply_rlimits(request["rlimits"])
         if request.get("landlock"):
             launch.sibling("landlock").restrict(**request["landlock"])
         payload = evaluate(request["function"], program, request["kwargs"])
