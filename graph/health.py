@@ -17,10 +17,9 @@ def quick_damage(root: Path, repository: RunRepository | None = None) -> str | N
     """A check for every step, of constant cost: HEAD (which points at the best program's ref)
     names a commit git can read; asked through the open repository's reader when there is one,
     else with `git rev-parse`."""
-    if repository is not None and repository.head_is_commit():
-        return None
-    if repository is None and _git_problem(
-            root, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]) is None:
+    readable = (repository.head_is_commit() if repository is not None else
+                _git_problem(root, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]) is None)
+    if readable:
         return None
     try:
         head = (Path(root) / ".git" / "HEAD").read_bytes()[:60]

@@ -47,7 +47,7 @@ from adrs.tools.problem import Problem
 from adrs.workspace.database import ProgramDatabase
 from adrs.workspace.records import ProgramRecord
 from adrs.workspace.repository import RunRepository, program_key
-from adrs.workspace.steering import SteeringLog, SteeringNote
+from adrs.workspace.steering import SteeringLog
 
 NOTES_SHOWN = 12  # research notes a plan request carries (the latest, oldest first)
 
@@ -90,7 +90,6 @@ class Pipeline:
         # A person's steering notes, read from git again only when one was added: the planner
         # of iteration n reads those given before it started.
         self._steering = SteeringLog(repository.path)
-        self._notes_read: tuple[tuple[object, ...], tuple[SteeringNote, ...]] | None = None
         self._changed = asyncio.Event()
         self._publishing = threading.Lock()
 
@@ -216,10 +215,7 @@ class Pipeline:
 
     def _guidance_for(self, iteration: int) -> tuple[str, ...]:
         """The notes given before `iteration`, read from git again only when one was added."""
-        version = self._steering.version()
-        if self._notes_read is None or self._notes_read[0] != version:
-            self._notes_read = (version, self._steering.notes())
-        return tuple(note.text for note in self._notes_read[1] if note.after_iteration < iteration)
+        return tuple(note.text for note in self._steering.for_iteration(iteration))
 
     def summary(self) -> dict[str, Any]:
         """The run's figures as the graph's state reports them."""

@@ -28,7 +28,8 @@ from adrs.tools.workers import (
 
 
 class WorkerPool:
-    """Up to `size` warm workers of one problem, started as evaluations need them."""
+    """Up to `size` warm workers of one problem, started by `warm_up` or as evaluations need
+    them."""
 
     def __init__(self, problem_root: Path, limits: SandboxLimits, *, size: int = 1,
                  scratch_root: Path | None = None, isolation: Isolation | None = None,
@@ -77,12 +78,8 @@ class WorkerPool:
         parallel run does not start its jails one evaluation at a time. A worker that cannot
         start is left out; the evaluation that needs it then starts one and reports why."""
         with self._ready:
-            missing = 0 if self._closed else self.size - self._count
-            self._count += missing
-            self._started += missing
-            numbers = range(self._started - missing + 1, self._started + 1)
-            for number in numbers:
-                thread = threading.Thread(target=self._release_new, args=(number,),
+            for _ in range(0 if self._closed else self.size - self._count):
+                thread = threading.Thread(target=self._release_new, args=(self._reserve(),),
                                           name="adrs-warm-up", daemon=True)
                 self._warming.append(thread)
                 thread.start()
@@ -104,10 +101,14 @@ class WorkerPool:
                     return worker
                 worker.close()  # killed from outside while idle
                 self._count -= 1
-            self._count += 1
-            self._started += 1
-            number = self._started
+            number = self._reserve()
         return self._new_worker(number)
+
+    def _reserve(self) -> int:
+        """Count a worker about to start (the caller holds `_ready`); its number."""
+        self._count += 1
+        self._started += 1
+        return self._started
 
     def _new_worker(self, number: int) -> WarmWorker | SandboxOutcome:
         """A worker for a place already counted; the place is given back if it cannot start."""

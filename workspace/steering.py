@@ -77,9 +77,16 @@ class SteeringLog:
         self.path = Path(path)
         if not (self.path / ".git").exists():
             raise WorkspaceError(f"not an adrs run: {path}")
+        self._read: tuple[tuple[object, ...], tuple[SteeringNote, ...]] | None = None
 
     def notes(self) -> tuple[SteeringNote, ...]:
-        """Every note, oldest first."""
+        """Every note, oldest first; read from git again only when the ref moved (`version`)."""
+        version = self.version()
+        if self._read is None or self._read[0] != version:
+            self._read = (version, self._read_notes())
+        return self._read[1]
+
+    def _read_notes(self) -> tuple[SteeringNote, ...]:
         head = self._head()
         if head is None:
             return ()
@@ -94,7 +101,7 @@ class SteeringLog:
     def version(self) -> tuple[object, ...]:
         """A mark that changes when a note is added, read with two stat calls and no git process:
         the ref's file (a new inode at every update, git renames a lock file over it) and the
-        packed refs (where `git pack-refs` may move it). Readers re-read the notes only then."""
+        packed refs (where `git pack-refs` may move it)."""
         marks: list[object] = []
         for name in (STEERING_REF, "packed-refs"):
             try:
@@ -120,6 +127,7 @@ class SteeringLog:
             # The old value ("" = must not exist yet) makes this a compare-and-swap.
             if self._try_git("update-ref", "-m", "adrs: steering note", STEERING_REF, sha,
                              head or ""):
+                self._read = None  # what was cached is older than this note
                 return self.notes()[-1]
         raise WorkspaceError("could not record the steering note: the notes kept changing")
 
