@@ -107,7 +107,7 @@ def test_an_offline_planner_with_a_model_coder(toy_dir, tmp_path, key):
 
 
 def test_a_lean_team_leaves_critic_and_evaluator_offline_unless_named(toy_dir, tmp_path, key):
-    with LoopbackServer(ToyResponder()) as server:
+    with LoopbackServer(ToyResponder(plan_edits=False)) as server:
         code, out = adrs("run", toy_dir, "--model", "m", "--team", "lean", "--base-url",
                          server.url, "--iterations", 2, "--run-dir", tmp_path / "run")
         roles = [role_of(r.body) for r in server.received]

@@ -78,6 +78,21 @@ def test_ollama_without_tools_answers_in_json_with_a_schema(toy_dir, tmp_path):
     assert "Answer with one JSON object and nothing else" in planner["messages"][-1]["content"]
 
 
+@pytest.mark.parametrize("server", [Ollama(), LlamaCpp()], ids=["ollama-json", "llama-cpp"])
+def test_a_lean_team_gets_its_edit_through_a_server_without_tools(server, toy_dir, tmp_path):
+    code, out, bodies = run(server, toy_dir, tmp_path, "--team", "lean")
+    assert code == 0, out
+    assert len(evaluated(tmp_path)) == 2
+    # The edits came inside the planner's answers, and no critic or evaluator model was asked.
+    # The second plan's edit repeats the first candidate (both from the baseline, WIDTH 2 -> 3):
+    # the static critic sends it back, and only that revision asks the coder.
+    assert [role_of(b) for b in bodies if role_of(b) != "probe"] == ["planner", "planner", "coder"]
+    first, second = evaluated(tmp_path)
+    assert "Applied: the planner's edit" in first.message.to_text()
+    assert "WIDTH = 3\n" in RunRepository.open(tmp_path / "run").program_source(first.id)
+    assert second.message.verdict.endswith("(after 1 revision(s))")
+
+
 def test_llama_cpp_without_jinja_is_not_retried_and_falls_back(toy_dir, tmp_path):
     started = time.monotonic()
     code, out, bodies = run(LlamaCpp(jinja=False), toy_dir, tmp_path,

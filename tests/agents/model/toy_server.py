@@ -66,8 +66,10 @@ def answer_body(body: dict[str, Any], name: str, args: dict[str, Any] | str, *,
 
 
 class ToyResponder:
-    def __init__(self, *, seed: int = 0, fault_rate: float = 0.0, hang_seconds: float = 1.0) -> None:
+    def __init__(self, *, seed: int = 0, fault_rate: float = 0.0, hang_seconds: float = 1.0,
+                 plan_edits: bool = True) -> None:
         self.seed = seed
+        self.plan_edits = plan_edits  # answer a lean planner's `edit` (else leave it out)
         self.fault_rate = fault_rate
         self.hang_seconds = hang_seconds
         self.injected: Counter[tuple[str, str]] = Counter()  # (role, fault) -> count
@@ -122,8 +124,7 @@ class ToyResponder:
         return {"planner": self._planner, "critic": self._critic,
                 "evaluator": self._evaluator}[role](body)
 
-    @staticmethod
-    def _planner(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    def _planner(self, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         # The prompt, not a repair request that may follow it, names the parent and the count.
         text = next((str(m["content"]) for m in body["messages"] if m["role"] == "user"),
                     all_user_text(body))
@@ -134,6 +135,15 @@ class ToyResponder:
                   "hypothesis": "The near target sits above the current WIDTH.",
                   "change": f"WIDTH += {step}", "expected_effect": "combined_score up"}
                  for step in range(1, 1 + int(count.group(1) if count else 1))]
+        # A lean planner (`--team lean`) is asked for the edit too: against the suggested parent.
+        schema = json.dumps(body.get("tools") or body.get("response_format"))
+        shown = re.search(r"# Suggested parent: \S+\n```\w*\n(.*?)\n```", text, flags=re.DOTALL)
+        if self.plan_edits and '"edit"' in schema and shown:
+            width = int(re.search(r"^WIDTH = (\d+)$", shown.group(1), flags=re.MULTILINE).group(1))
+            for plan in plans:
+                step = int(plan["change"].split()[-1])
+                plan["edit"] = (f"<<<<<<< SEARCH\nWIDTH = {width}\n=======\n"
+                                f"WIDTH = {width + step}\n>>>>>>> REPLACE\n")
         return "submit_plans", {"plans": plans}
 
     @staticmethod
