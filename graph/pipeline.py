@@ -25,6 +25,7 @@ import asyncio
 import threading
 import time
 from collections import deque
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,6 +93,7 @@ class Pipeline:
         self._steering = SteeringLog(repository.path)
         self._changed = asyncio.Event()
         self._publishing = threading.Lock()
+        self._published: Future[None] | None = None  # the latest publish_best on the pool
 
     # -- numbering ----------------------------------------------------------------------
 
@@ -127,6 +129,14 @@ class Pipeline:
             best = self.database.best
             if best.id != self.repository.best_sha:
                 self.repository.set_best(best.id, checkout=False)
+
+    def publish_best_soon(self, pool: Executor) -> None:
+        """publish_best on `pool`, not waited for: the ref is derived (a resume and the report
+        set it again), so no candidate should wait for its files. A failure is raised here, by
+        the next call."""
+        if self._published is not None and self._published.done():
+            self._published.result()
+        self._published = pool.submit(self.publish_best)
 
     def settle(self, number: int, record: ProgramRecord) -> None:
         """Candidate `number` is committed; fold it, and any that waited on it, in key order."""
