@@ -8,6 +8,7 @@ K only.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from typing import Any, Literal
 
@@ -24,12 +25,24 @@ from adrs.graph.review import review
 from adrs.graph.state import CandidateInput, Outcome, SlotInput, SlotOutput, SlotState
 from adrs.workspace.repository import program_key
 
+# Slot s of a fresh run starts s x STAGGER_SECONDS late. Started together, the slots would wait
+# for the same model answers and evaluations and then queue behind each other on the event loop
+# (each candidate's own steps cost the orchestrator ~10-25 ms); folding in key order keeps them in
+# step from then on, so every slot paid for the others' steps on every candidate. Staggered, the
+# order of commits matches the key order and the steps interleave. bench/compare.py --parallel 16:
+# ~1.5% more candidates per second. Timing only: no decision depends on it.
+STAGGER_SECONDS = 0.05
+
 
 async def plan(state: SlotState,
                runtime: Runtime[RunContext]) -> Command[Literal["review", "code", "commit", "__end__"]]:
     ctx = runtime.context
     pipeline = ctx.pipeline
-    number = state["number"] + pipeline.width if "number" in state else state["slot"] + 1
+    if "number" in state:
+        number = state["number"] + pipeline.width
+    else:  # the slot's first candidate
+        number = state["slot"] + 1
+        await asyncio.sleep(STAGGER_SECONDS * state["slot"])
     ticket = await pipeline.ticket(number)
     if ticket.request is None:  # a stop rule holds from this candidate on
         return Command(goto=END)
@@ -71,7 +84,7 @@ async def commit(state: SlotState, runtime: Runtime[RunContext]) -> Command[Lite
 
     sha = await ctx.blocking(write)
     pipeline.settle(number, repo.record(sha))
-    await ctx.blocking(pipeline.publish_best)
+    pipeline.publish_best_soon(ctx.pool)
     return Command(goto="plan", update={"line": _line(key, outcome, pipeline.summary())})
 
 

@@ -14,7 +14,10 @@ from adrs.agents.offline import offline_team
 from adrs.graph.rundir import RunError
 from adrs.graph.runner import create_run, execute
 from adrs.graph.settings import RunSettings
+from adrs.graph.slot import STAGGER_SECONDS
 from adrs.tools.problem import Problem
+from adrs.workspace.errors import WorkspaceError
+from adrs.workspace.repository import RunRepository
 from tests.conftest import start_run
 from tests.graph.test_run import history
 
@@ -72,3 +75,39 @@ def test_a_bad_search_table_is_one_line_before_anything_is_written(toy_dir, tmp_
                                        r"Input should be greater than or equal to 1$"):
         create_run(Problem.load(toy_dir), RunSettings.build(problem="toy"), tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+class Clocked:
+    """The offline planner, noting when each slot first asked for a plan."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.model_name, self.first = inner, inner.model_name, {}
+
+    def plan(self, request):
+        self.first.setdefault(request.slot, time.monotonic())
+        return self.inner.plan(request)
+
+
+def test_a_fresh_runs_slots_start_one_after_another(toy_dir, tmp_path):
+    team = offline_team()
+    planner = Clocked(team.planner)
+    create_run(Problem.load(toy_dir), RunSettings.build(problem="toy", iterations=2, width=4),
+               tmp_path / "run")
+    execute(tmp_path / "run", team=dataclasses.replace(team, planner=planner))
+    starts = [planner.first[slot] - planner.first[0] for slot in range(4)]
+    # At least the stagger apart (a loaded machine only makes them later), in slot order.
+    assert all(later - earlier >= STAGGER_SECONDS - 0.005
+               for earlier, later in zip(starts, starts[1:])), starts
+
+
+def test_a_best_ref_that_cannot_move_stops_the_run(toy_dir, tmp_path, monkeypatch):
+    """refs/heads/best moves off the critical path; its failure still ends the run."""
+    def refuse(self, sha, *, checkout=True):
+        raise WorkspaceError("cannot move refs/heads/best: no space left on device")
+
+    create_run(Problem.load(toy_dir), RunSettings.build(problem="toy", iterations=3, width=2),
+               tmp_path / "run")
+    monkeypatch.setattr(RunRepository, "set_best", refuse)
+    with pytest.raises(WorkspaceError, match="no space left on device"):
+        execute(tmp_path / "run")
+    assert len(history(tmp_path / "run")) > 1  # it failed after a candidate found a better best
