@@ -168,9 +168,10 @@ def throughput(delay: float, levels: list[int], rounds: int, team: str, repeat: 
                 print(line + f"{'not installed':>18}")
                 continue
             theirs = statistics.median(b for _, b in pairs)
-            each = " ".join(f"{a / b:.2f}" for a, b in pairs) if repeat > 1 else ""
+            # Three decimals: at parity the difference is a few tenths of a percent.
+            each = " ".join(f"{a / b:.3f}" for a, b in pairs) if repeat > 1 else ""
             print(line + f"{theirs:>18.2f} {theirs / ideal['openevolve']:>9.0%} "
-                         f"{mine / theirs:>8.2f}  {each}".rstrip())
+                         f"{mine / theirs:>8.3f}  {each}".rstrip())
     finally:
         server.close()
 
