@@ -3,6 +3,7 @@ and K only, never on the order in which candidates finish."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import random
 import threading
@@ -111,3 +112,27 @@ def test_a_best_ref_that_cannot_move_stops_the_run(toy_dir, tmp_path, monkeypatc
     with pytest.raises(WorkspaceError, match="no space left on device"):
         execute(tmp_path / "run")
     assert len(history(tmp_path / "run")) > 1  # it failed after a candidate found a better best
+
+
+class AsyncPlanner:
+    """A planner with only a usable async method: the run awaits it on its event loop."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.model_name, self.awaited = inner, inner.model_name, 0
+
+    def plan(self, request):
+        raise AssertionError("the run called the blocking method of a role that has an async one")
+
+    async def aplan(self, request):
+        asyncio.get_running_loop()  # raises off the loop
+        self.awaited += 1
+        return self.inner.plan(request)
+
+
+def test_a_roles_async_method_is_awaited_instead_of_its_blocking_one(toy_dir, tmp_path):
+    team = offline_team()
+    planner = AsyncPlanner(team.planner)
+    create_run(Problem.load(toy_dir), RunSettings.build(problem="toy", iterations=2, width=2),
+               tmp_path / "run")
+    final = execute(tmp_path / "run", team=dataclasses.replace(team, planner=planner))
+    assert final["stop_reason"] == "completed 2 iterations" and planner.awaited == 4
