@@ -89,16 +89,21 @@ class Clocked:
         return self.inner.plan(request)
 
 
-def test_a_fresh_runs_slots_start_one_after_another(toy_dir, tmp_path):
+def run_with_planner(toy_dir, run_dir, wrap, *, width: int):
+    """Two iterations of the toy problem with the offline planner wrapped by `wrap`."""
     team = offline_team()
-    planner = Clocked(team.planner)
-    create_run(Problem.load(toy_dir), RunSettings.build(problem="toy", iterations=2, width=4),
-               tmp_path / "run")
-    execute(tmp_path / "run", team=dataclasses.replace(team, planner=planner))
-    starts = [planner.first[slot] - planner.first[0] for slot in range(4)]
-    # At least the stagger apart (a loaded machine only makes them later), in slot order.
-    assert all(later - earlier >= STAGGER_SECONDS - 0.005
-               for earlier, later in zip(starts, starts[1:])), starts
+    planner = wrap(team.planner)
+    create_run(Problem.load(toy_dir), RunSettings.build(problem="toy", iterations=2, width=width),
+               run_dir)
+    return execute(run_dir, team=dataclasses.replace(team, planner=planner)), planner
+
+
+def test_a_fresh_runs_slots_start_one_after_another(toy_dir, tmp_path):
+    began = time.monotonic()
+    _, planner = run_with_planner(toy_dir, tmp_path / "run", Clocked, width=4)
+    starts = [planner.first[slot] - began for slot in range(4)]
+    # Slot s asks no earlier than s staggers after the run began (load only makes it later).
+    assert all(start >= slot * STAGGER_SECONDS for slot, start in enumerate(starts)), starts
 
 
 def test_a_best_ref_that_cannot_move_stops_the_run(toy_dir, tmp_path, monkeypatch):
@@ -130,9 +135,5 @@ class AsyncPlanner:
 
 
 def test_a_roles_async_method_is_awaited_instead_of_its_blocking_one(toy_dir, tmp_path):
-    team = offline_team()
-    planner = AsyncPlanner(team.planner)
-    create_run(Problem.load(toy_dir), RunSettings.build(problem="toy", iterations=2, width=2),
-               tmp_path / "run")
-    final = execute(tmp_path / "run", team=dataclasses.replace(team, planner=planner))
+    final, planner = run_with_planner(toy_dir, tmp_path / "run", AsyncPlanner, width=2)
     assert final["stop_reason"] == "completed 2 iterations" and planner.awaited == 4
