@@ -32,6 +32,12 @@ from adrs.workspace.repository import program_key
 # order of commits matches the key order and the steps interleave (bench/compare.py --parallel 16:
 # 10.37 -> 10.52-10.55 candidates per second). Timing only: no decision depends on it.
 STAGGER_SECONDS = 0.05
+MAX_STAGGER_SECONDS = 1.0  # the last slot of a wide run starts at most this late
+
+
+def start_delay(slot: int, width: int) -> float:
+    """How late `slot` of a fresh run of `width` slots plans its first candidate."""
+    return slot * min(STAGGER_SECONDS, MAX_STAGGER_SECONDS / width)
 
 
 async def plan(state: SlotState,
@@ -42,7 +48,7 @@ async def plan(state: SlotState,
         number = state["number"] + pipeline.width
     else:  # the slot's first candidate
         number = state["slot"] + 1
-        await asyncio.sleep(STAGGER_SECONDS * state["slot"])
+        await asyncio.sleep(start_delay(state["slot"], pipeline.width))
     ticket = await pipeline.ticket(number)
     if ticket.request is None:  # a stop rule holds from this candidate on
         return Command(goto=END)

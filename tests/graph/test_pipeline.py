@@ -15,7 +15,7 @@ from adrs.agents.offline import offline_team
 from adrs.graph.rundir import RunError
 from adrs.graph.runner import create_run, execute
 from adrs.graph.settings import RunSettings
-from adrs.graph.slot import STAGGER_SECONDS
+from adrs.graph.slot import MAX_STAGGER_SECONDS, STAGGER_SECONDS, start_delay
 from adrs.tools.problem import Problem
 from adrs.workspace.errors import WorkspaceError
 from adrs.workspace.repository import RunRepository
@@ -104,6 +104,11 @@ def test_a_fresh_runs_slots_start_one_after_another(toy_dir, tmp_path):
     starts = [planner.first[slot] - began for slot in range(4)]
     # Slot s asks no earlier than s staggers after the run began (load only makes it later).
     assert all(start >= slot * STAGGER_SECONDS for slot, start in enumerate(starts)), starts
+
+
+def test_the_stagger_of_a_wide_run_is_bounded():
+    assert start_delay(0, 16) == 0 and start_delay(15, 16) == pytest.approx(15 * STAGGER_SECONDS)
+    assert start_delay(63, 64) < MAX_STAGGER_SECONDS  # 64 slots: not 63 x 50 ms
 
 
 def test_a_best_ref_that_cannot_move_stops_the_run(toy_dir, tmp_path, monkeypatch):
