@@ -36,6 +36,7 @@ from adrs.tools.baseline import ProblemWarning, score_twice
 from adrs.tools.evaluation import EvaluationTool
 from adrs.tools.problem import Problem
 from adrs.workspace.messages import CandidateMessage
+from adrs.workspace.objects import pack_loose_objects
 from adrs.workspace.repository import RunRepository, WorkspaceError
 
 
@@ -144,9 +145,17 @@ def execute(run_dir: Path, *, on_update: Callable[[str, dict[str, Any]], None] |
     orchestration alone with an instant one); `answerer` answers the plans a reviewed run pauses
     on (without one the run stays paused, for a later `adrs resume`)."""
     with open_run(run_dir) as run:
-        return asyncio.run(_drive(run, on_update=on_update,
-                                  settings=settings_override or run.settings, team=team, tool=tool,
-                                  answerer=answerer))
+        final = asyncio.run(_drive(run, on_update=on_update,
+                                   settings=settings_override or run.settings, team=team,
+                                   tool=tool, answerer=answerer))
+        if "stop_reason" in final:  # finished (a paused run writes more later)
+            with run.locked():
+                complaint = pack_loose_objects(run.paths.root)
+            if complaint:
+                warnings.warn(f"the run is complete, but git could not pack its objects "
+                              f"({complaint}); `git gc` in {run.paths.root} retries",
+                              stacklevel=2)
+        return final
 
 
 def build_strategy(problem: Problem) -> SearchStrategy:

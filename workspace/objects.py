@@ -181,3 +181,25 @@ def parse_commit(data: bytes) -> Commit:
         elif key == "parent":
             parents.append(value)
     return Commit(tree=tree, parents=tuple(parents), message=message)
+
+
+def pack_loose_objects(repository: Path) -> str:
+    """`git gc` once the loose objects reach git's own threshold (`gc.auto`: 6700 unless the
+    repository says otherwise; 0 turns it off); "" when done or not needed, else git's complaint
+    in one line.
+
+    A run writes three or four loose objects and a ref per candidate: after thousands of
+    candidates, tens of thousands of small files, each taking a disk block, which every clone
+    and copy of the run then walks. git's own `gc --auto` only samples one object folder, which
+    says nothing for a small repository. Reads go on working across a repack (git looks for new
+    packs on a miss), so the run's own readers may be open."""
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["git", *args], cwd=repository, capture_output=True, text=True)
+
+    limit = int(git("config", "--type=int", "--get", "gc.auto").stdout.strip() or 6700)
+    loose = git("count-objects").stdout.split()  # "<n> objects, <k> kilobytes"
+    if limit <= 0 or not loose or int(loose[0]) < limit:
+        return ""
+    done = git("gc", "--quiet")
+    lines = (done.stderr or done.stdout).strip().splitlines()
+    return "" if done.returncode == 0 else (lines[-1] if lines else f"exit code {done.returncode}")
