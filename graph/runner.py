@@ -145,17 +145,9 @@ def execute(run_dir: Path, *, on_update: Callable[[str, dict[str, Any]], None] |
     orchestration alone with an instant one); `answerer` answers the plans a reviewed run pauses
     on (without one the run stays paused, for a later `adrs resume`)."""
     with open_run(run_dir) as run:
-        final = asyncio.run(_drive(run, on_update=on_update,
-                                   settings=settings_override or run.settings, team=team,
-                                   tool=tool, answerer=answerer))
-        if "stop_reason" in final:  # finished (a paused run writes more later)
-            with run.locked():
-                complaint = pack_loose_objects(run.paths.root)
-            if complaint:
-                warnings.warn(f"the run is complete, but git could not pack its objects "
-                              f"({complaint}); `git gc` in {run.paths.root} retries",
-                              stacklevel=2)
-        return final
+        return asyncio.run(_drive(run, on_update=on_update,
+                                  settings=settings_override or run.settings, team=team, tool=tool,
+                                  answerer=answerer))
 
 
 def build_strategy(problem: Problem) -> SearchStrategy:
@@ -224,7 +216,18 @@ async def _drive(run: Run, *, on_update: Callable[[str, dict[str, Any]], None] |
             except WorkspaceError:
                 _check_repository(paths.root, health.damage(paths.root))  # damage, said as such
                 raise
-            return dict((await graph.aget_state(config)).values)
+            final = dict((await graph.aget_state(config)).values)
+        if "stop_reason" in final:  # finished (a paused run writes more later): pack git's files
+            pool.shutdown()  # after the best program's last ref move
+            _pack(paths.root)
+        return final
+
+
+def _pack(root: Path) -> None:
+    complaint = pack_loose_objects(root)
+    if complaint:
+        warnings.warn(f"the run is complete, but git could not pack its objects ({complaint}); "
+                      f"`git gc` in {root} retries", stacklevel=2)
 
 
 def run_status(run_dir: Path) -> dict[str, Any]:
