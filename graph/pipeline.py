@@ -136,7 +136,8 @@ class Pipeline:
         the next call."""
         if self._published is not None and self._published.done():
             self._published.result()
-        self._published = pool.submit(self.publish_best)
+        if self.database.best.id != self.repository.best_sha:  # most commits change nothing
+            self._published = pool.submit(self.publish_best)
 
     def settle(self, number: int, record: ProgramRecord) -> None:
         """Candidate `number` is committed; fold it, and any that waited on it, in key order."""
