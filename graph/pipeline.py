@@ -220,13 +220,9 @@ class Pipeline:
             parent=choice.parent, island=choice.island, intensity=choice.intensity,
             top=choice.top, search_note=choice.reason,
             # A person's steering notes (adrs steer) given before this iteration, oldest first.
-            guidance=self._guidance_for(iteration),
+            guidance=tuple(note.text for note in self._steering.for_iteration(iteration)),
             inspirations=tuple(Inspiration(record=r, source=repo.program_source(r.id))
                                for r in choice.inspirations))
-
-    def _guidance_for(self, iteration: int) -> tuple[str, ...]:
-        """The notes given before `iteration`, read from git again only when one was added."""
-        return tuple(note.text for note in self._steering.for_iteration(iteration))
 
     def summary(self) -> dict[str, Any]:
         """The run's figures as the graph's state reports them."""
