@@ -141,7 +141,7 @@ def test_a_missing_problem_file(toy_dir, tmp_path):
 
 @pytest.mark.parametrize("flags, message", [
     (["--iterations", "-3"], "invalid iterations"),
-    (["--width", "100"], "invalid width: Input should be less than or equal to 32"),
+    (["--width", "100"], "invalid width (--parallel): Input should be less than or equal to 32"),
     (["--max-minutes", "0"], "invalid max_minutes"),
     (["--max-evaluations", "0"], "invalid max_evaluations"),
 ])

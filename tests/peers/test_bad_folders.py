@@ -72,7 +72,7 @@ def test_a_bad_peer_folder_is_one_line_and_no_run(name, tmp_path, monkeypatch):
     (["{f}/initial_program.py", "{f}/workloads/../evaluator.py", "-c", "{f}/workloads/x.yaml"],
      "config file not found"),
     (["{f}", "-c", "{f}/config.yaml"], "-c config.yaml goes with files"),
-    (["{f}", "--data", "{f}/nowhere"], "invalid data_dir: data folder"),
+    (["{f}", "--data", "{f}/nowhere"], "invalid data_dir (--data): data folder"),
     (["{f}", "--data", "{f}/config.yaml"], "is a file, not a folder"),
 ])
 def test_bad_files_and_options_are_one_line(args, message, tmp_path):
