@@ -55,6 +55,8 @@ def test_problems_lists_the_six_case_studies_one_line_each():
     (["run", "no_such_problem"], "unknown problem 'no_such_problem'"),
     (["run", "{toy}", "--iterations", "0"], "invalid iterations"),
     (["run", "{toy}", "--parallel", "0"], "invalid width (--parallel)"),
+    (["run", "{toy}", "--team", "lean"], "model options given but no model"),  # not ignored
+    (["run", "{toy}", "--no-record"], "model options given but no model"),
     (["log", "{tmp}"], "not an adrs run"),
     (["resume", "{tmp}/missing"], "no run at"),
 ])
