@@ -35,17 +35,17 @@ def new_problem(name: str, *, description: str, simulator: Path, parent: Path,
     Nothing is created unless every file could be made (the folder appears whole or not at all).
     `chat_model` stands in for the model's client (tests)."""
     target = parent / name
-    if target.exists():
-        raise ProblemError(f"{target} already exists; pick another name or move it away")
     try:
         source = simulator.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ProblemError(f"cannot read the simulator {simulator}: "
                            f"{getattr(exc, 'strerror', None) or exc}") from exc
     try:
-        made = scaffold(name, description, source)
+        made = scaffold(name, description, source)  # checks the name first
     except ScaffoldError as exc:
         raise ProblemError(str(exc)) from exc
+    if target.exists():
+        raise ProblemError(f"{target} already exists; pick another name or move it away")
     files, drafted_by = made.files(), "templates"
     if model is not None:
         try:
@@ -60,8 +60,11 @@ def new_problem(name: str, *, description: str, simulator: Path, parent: Path,
 
 
 def _write_whole(target: Path, files: dict[str, str]) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    building = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        building = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    except OSError as exc:  # e.g. --into names a file
+        raise ProblemError(f"cannot create {target}: {exc.strerror or exc}") from exc
     try:
         for file_name, text in files.items():
             (building / file_name).write_text(text.rstrip("\n") + "\n", encoding="utf-8")

@@ -108,15 +108,22 @@ class RunSettings(BaseModel):
             raise SettingsError(f"cannot read run settings {path}: {str(exc).splitlines()[0]}") from exc
 
 
+# Fields whose command-line flag has another name, so an error names what the person typed.
+_FLAGS = {"width": "--parallel", "data_dir": "--data"}
+
+
 def _first_error(exc: ValidationError) -> str:
     first = exc.errors()[0]
     where = ".".join(str(part) for part in first["loc"])
     message = str(first["msg"]).removeprefix("Value error, ")
     if not where:
         return f"invalid settings: {message}"
-    if isinstance(first.get("input"), dict):  # a check of a whole table: its values say nothing
+    if where in _FLAGS:
+        where = f"{where} ({_FLAGS[where]})"
+    given = repr(first.get("input"))
+    if isinstance(first.get("input"), dict) or f"got {given}" in message:  # nothing to add
         return f"invalid {where}: {message}"
-    return f"invalid {where}: {message} (got {first.get('input')!r})"
+    return f"invalid {where}: {message} (got {given})"
 
 
 def replay_settings(recorded: RunSettings, recorded_run: Path) -> RunSettings:

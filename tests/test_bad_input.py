@@ -29,7 +29,8 @@ runner = CliRunner()
 
 
 def adrs(*args: object) -> tuple[int, str]:
-    result = runner.invoke(app, [str(a) for a in args], env={"COLUMNS": "2000"})  # no wrapping
+    result = runner.invoke(app, [str(a) for a in args], env={"COLUMNS": "2000"},  # no wrapping
+                           prog_name="adrs")
     crashed = isinstance(result.exception, Exception) and not isinstance(result.exception, SystemExit)
     assert not crashed, f"uncaught {result.exception!r}"
     return result.exit_code, result.output
@@ -140,7 +141,7 @@ def test_a_missing_problem_file(toy_dir, tmp_path):
 
 @pytest.mark.parametrize("flags, message", [
     (["--iterations", "-3"], "invalid iterations"),
-    (["--width", "100"], "invalid width: Input should be less than or equal to 32"),
+    (["--width", "100"], "invalid width (--parallel): Input should be less than or equal to 32"),
     (["--max-minutes", "0"], "invalid max_minutes"),
     (["--max-evaluations", "0"], "invalid max_evaluations"),
 ])
@@ -159,14 +160,24 @@ def test_an_unknown_sandbox_mode_gets_one_line(monkeypatch, tmp_path):
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--iterations", "many"], "Invalid value for '--iterations'"),
-    (["--bogus"], "No such option: --bogus"),
+    (["--iterations", "many"], "error: Invalid value for '--iterations'"),
+    (["--bogus"], "error: No such option: --bogus (see adrs run --help)"),
 ])
 def test_a_malformed_flag_is_refused_by_the_parser(flags, message, tmp_path):
     code, out = adrs("run", TOY, *flags, "--run-dir", tmp_path / "run")
-    assert code == 2
-    assert any(message in line for line in out.splitlines())  # the message sits on one line
+    assert code == 2 and error_line(out).startswith(message)
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["nosuch"], "error: No such command 'nosuch' (see adrs --help)"),
+    (["--bogus"], "error: No such option: --bogus (see adrs --help)"),
+    (["log"], "error: Missing argument"),
+    (["log", ".", "--top", "x"], "error: Invalid value for '--top'"),
+])
+def test_a_mistyped_command_line_gets_one_line(args, message):
+    code, out = adrs(*args)
+    assert code == 2 and error_line(out).startswith(message)
 
 
 # ------------------------------------------------------------------------- run directories

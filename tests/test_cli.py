@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from adrs.cli import app
 from adrs.workspace.repository import RunRepository
+from tests.conftest import start_run
 
 runner = CliRunner()
 
@@ -53,7 +54,9 @@ def test_problems_lists_the_six_case_studies_one_line_each():
 @pytest.mark.parametrize("args, message", [
     (["run", "no_such_problem"], "unknown problem 'no_such_problem'"),
     (["run", "{toy}", "--iterations", "0"], "invalid iterations"),
-    (["run", "{toy}", "--width", "0"], "invalid width"),
+    (["run", "{toy}", "--parallel", "0"], "invalid width (--parallel)"),
+    (["run", "{toy}", "--team", "lean"], "model options given but no model"),  # not ignored
+    (["run", "{toy}", "--no-record"], "model options given but no model"),
     (["log", "{tmp}"], "not an adrs run"),
     (["resume", "{tmp}/missing"], "no run at"),
 ])
@@ -63,6 +66,26 @@ def test_bad_input_gets_one_clear_line(args, message, toy_dir, tmp_path):
     assert code == 2
     assert message in one_line_error(out)
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("port", ["-1", "65536"])
+def test_serve_on_a_port_out_of_range_is_one_line(port, tmp_path):
+    code, out = adrs("serve", tmp_path, "--port", port)
+    assert code == 2 and "Invalid value for '--port'" in one_line_error(out)
+
+
+def test_a_report_into_a_file_is_one_line(toy_dir, tmp_path):
+    start_run(toy_dir, tmp_path / "run", iterations=1)
+    (tmp_path / "notes").write_text("keep me")
+    code, out = adrs("report", tmp_path / "run", "--out", tmp_path / "notes")
+    assert code == 2 and one_line_error(out) == f"error: cannot write the report to " \
+        f"{tmp_path / 'notes'}: File exists"
+    assert (tmp_path / "notes").read_text() == "keep me"
+
+
+def test_a_base_url_error_names_the_value_once(toy_dir, tmp_path):
+    code, out = adrs("run", toy_dir, "--model", "m", "--base-url", "ftp://x", "--run-dir", tmp_path / "run")
+    assert code == 2 and one_line_error(out).count("'ftp://x'") == 1
 
 
 def test_a_problem_folder_missing_a_file(toy_dir, tmp_path):

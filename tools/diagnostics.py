@@ -156,9 +156,9 @@ def endpoint_check(base_url: str | None, api_key: str | None) -> Check:
         return Check("model endpoint", None, "none configured (--base-url, OPENAI_BASE_URL, "
                      "or [model] base_url in --config)")
     url = base_url.rstrip("/") + "/models"
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {api_key}"}
-                                     if api_key else {})
-    try:
+    try:  # a URL that is not http(s) is refused by Request itself (ValueError)
+        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {api_key}"}
+                                         if api_key else {})
         with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
             body = json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as exc:

@@ -93,6 +93,8 @@ def from_files(program: Path | None, evaluator: Path, config: Path | None) -> La
     for label, path in (("program", program), ("evaluator", evaluator), ("config", config)):
         if path is not None and not path.is_file():
             raise LayoutError(f"{label} file not found: {path}")
+    if evaluator.suffix != ".py":  # it is imported; a stray file would copy its whole folder first
+        raise LayoutError(f"the evaluator {evaluator} is not a Python file (.py)")
     evaluator = evaluator.resolve()
     if program is None:
         found = sorted(p for p in evaluator.parent.iterdir()

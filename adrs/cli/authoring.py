@@ -32,6 +32,8 @@ def new(
 ) -> None:
     """Scaffold a problem folder: README.md, initial.py, evaluator.py, problem.toml."""
     try:
+        if into.exists() and not into.is_dir():
+            raise SettingsError(f"--into {into} is a file, not a folder")
         text = _description(description)
         values = model_settings(ModelFlags(model=model, base_url=base_url), None)
         settings = ModelSettings.model_validate(values) if values else None

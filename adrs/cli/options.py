@@ -112,7 +112,8 @@ def model_settings(flags: ModelFlags, config: dict[str, Any] | None,
         roles[role] = {**shared, **options, "model": name or OFFLINE}
     if all(role["model"] == OFFLINE for role in roles.values()):
         # Only the user's own options are an error without a model; a problem's defaults are not.
-        if flags.base_url or own_table or config.get("prices") or flags.max_concurrent_requests:
+        if flags.base_url or flags.team or flags.record is not None or own_table \
+                or config.get("prices") or flags.max_concurrent_requests:
             raise SettingsError("model options given but no model: pass --model NAME "
                                 "(or name one in the config's [model] table)")
         return None

@@ -27,7 +27,7 @@ RunArgument = Annotated[Path, typer.Argument(help="The run directory.")]
 @app.command()
 def serve(
     run_dir: RunArgument,
-    port: Annotated[int, typer.Option(help="Port; 0 picks a free one.")] = 8765,
+    port: Annotated[int, typer.Option(help="Port; 0 picks a free one.", min=0, max=65535)] = 8765,
     host: Annotated[str, typer.Option(help="Address to listen on; another than loopback needs "
                                            "--public and --token.")] = "127.0.0.1",
     public: Annotated[bool, typer.Option("--public", help="Allow an address other than loopback.")] = False,
@@ -65,8 +65,10 @@ def report(run_dir: RunArgument,
     target = out or run_dir.resolve().parent / f"{run_dir.resolve().name}-report"
     try:
         written = write_report(run_dir, target)
-    except (*EXPECTED, OSError) as exc:
+    except EXPECTED as exc:
         fail(str(exc))
+    except OSError as exc:  # e.g. --out names a file
+        fail(f"cannot write the report to {target}: {exc.strerror or exc}")
     console.print(f"report: [cyan]{written.markdown}[/]  "
                   f"plots: {', '.join(path.name for path in written.plots)}")
 

@@ -77,6 +77,7 @@ def test_a_model_that_cannot_draft_creates_nothing(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["Bad-Name"], "problem name 'Bad-Name' must be lower case"),
+    ([""], "problem name '' must be lower case"),  # not "into already exists"
     (["ok", "--simulator", "{tmp}/nowhere.py"], "cannot read the simulator"),
     (["ok", "--simulator", "{tmp}/broken.py"], "the simulator does not parse: line 1"),
     (["ok", "--description", "{tmp}/empty.md"], "the description is empty"),
@@ -96,6 +97,14 @@ def test_bad_input_to_new_is_one_line_and_creates_nothing(args, message, tmp_pat
     code, out = adrs("new", *given, "--into", tmp_path / "into")
     assert code == 2 and message in error_line(out), out
     assert [p.name for p in (tmp_path / "into").iterdir()] == ["taken"]
+
+
+def test_into_a_file_is_one_line_and_leaves_the_file(tmp_path):
+    (tmp_path / "notes").write_text("keep me")
+    code, out = adrs("new", "ok", "--description", DESCRIPTION, "--simulator", SIMULATOR,
+                     "--into", tmp_path / "notes")
+    assert code == 2 and "--into" in error_line(out) and "is a file, not a folder" in error_line(out)
+    assert (tmp_path / "notes").read_text() == "keep me"
 
 
 def test_a_simulator_without_the_expected_functions_is_named(tmp_path):

@@ -72,13 +72,14 @@ def test_a_bad_peer_folder_is_one_line_and_no_run(name, tmp_path, monkeypatch):
     (["{f}/initial_program.py", "{f}/workloads/../evaluator.py", "-c", "{f}/workloads/x.yaml"],
      "config file not found"),
     (["{f}", "-c", "{f}/config.yaml"], "-c config.yaml goes with files"),
-    (["{f}", "--data", "{f}/nowhere"], "invalid data_dir: data folder"),
+    (["{f}", "--data", "{f}/nowhere"], "invalid data_dir (--data): data folder"),
     (["{f}", "--data", "{f}/config.yaml"], "is a file, not a folder"),
+    (["{f}/config.yaml"], "the evaluator {f}/config.yaml is not a Python file (.py)"),
 ])
 def test_bad_files_and_options_are_one_line(args, message, tmp_path):
     folder = fixture("adrs_style", tmp_path)
     code, out = adrs("run", *[a.format(f=folder) for a in args], "--run-dir", tmp_path / "r")
-    assert code == 2 and message in error_line(out), out
+    assert code == 2 and message.format(f=folder) in error_line(out), out
     assert not (tmp_path / "r").exists()
 
 

@@ -81,6 +81,13 @@ def test_without_isolation_a_missing_package_or_a_silent_endpoint_fails(tmp_path
         line_of(lines, "model endpoint")
 
 
+def test_a_base_url_that_is_not_a_url_fails_its_check():
+    code, lines = doctor(FIXTURES / "toy", "--base-url", "notaurl")
+    assert code == 1
+    assert line_of(lines, "model endpoint").startswith("FAIL") and "does not answer (unknown url " \
+        "type" in line_of(lines, "model endpoint")
+
+
 def test_the_problem_imports_are_read_not_run(tmp_path):
     (tmp_path / "helper.py").write_text("import numpy.linalg\n")
     (tmp_path / "evaluator.py").write_text("import json, helper\nfrom scipy import stats\n"
