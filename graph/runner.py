@@ -34,6 +34,7 @@ from adrs.graph.settings import RunSettings, replay_settings
 from adrs.graph.state import RunInput
 from adrs.tools.baseline import ProblemWarning, score_twice
 from adrs.tools.evaluation import EvaluationTool
+from adrs.tools.layouts import LAYOUT_FILE
 from adrs.tools.problem import Problem
 from adrs.workspace.messages import CandidateMessage
 from adrs.workspace.objects import pack_loose_objects
@@ -106,7 +107,10 @@ def create_run(problem: Problem, settings: RunSettings, run_dir: Path, *,
     paths = RunPaths(final.root.parent / f".{final.root.name}.creating-{os.getpid()}")
     if paths.root.exists():
         shutil.rmtree(paths.root)  # left by an earlier attempt of this very process id
-    repo = RunRepository.create(paths.root, problem.root, problem.name)
+    # The layout file a run's copy of a problem carries is adrs's, not the problem's: a replay,
+    # which starts from that copy, gets the root commit of the run it replays.
+    repo = RunRepository.create(paths.root, problem.root, problem.name,
+                                leave_out=frozenset({LAYOUT_FILE}))
     paths.meta.mkdir()
     with open(paths.root / ".git" / "info" / "exclude", "a", encoding="utf-8") as exclude:
         exclude.write("/.adrs/\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 from typer.testing import CliRunner
@@ -137,8 +138,14 @@ def test_replay_reproduces_a_recorded_run_offline(toy_dir, tmp_path, key):
     assert code == 0, out
     assert "replaying" in out and "stopped: completed 3 iterations" in out
     assert history(tmp_path / "again") == history(tmp_path / "recorded")
+    assert _root_tree(tmp_path / "again") == _root_tree(tmp_path / "recorded")
     first, second = run_status(tmp_path / "recorded"), run_status(tmp_path / "again")
     assert first["usage"] == second["usage"] and first["faults"] == second["faults"]
+
+
+def _root_tree(run):
+    return subprocess.run(["git", "-C", str(run), "rev-parse", "refs/adrs/root^{tree}"],
+                          capture_output=True, text=True, check=True).stdout
 
 
 def _fast(tmp_path):

@@ -85,8 +85,10 @@ class RunRepository:
     # -- construction -------------------------------------------------------------------
 
     @classmethod
-    def create(cls, path: Path, problem_dir: Path, problem_name: str) -> RunRepository:
-        """A new run whose root commit is the problem folder as given; HEAD -> best -> root."""
+    def create(cls, path: Path, problem_dir: Path, problem_name: str, *,
+               leave_out: frozenset[str] = frozenset()) -> RunRepository:
+        """A new run whose root commit is the problem folder as given, without the top-level
+        names in `leave_out`; HEAD -> best -> root."""
         path, problem_dir = Path(path), Path(problem_dir)
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
             raise WorkspaceError(f"run directory exists and is not empty: {path}")
@@ -103,7 +105,7 @@ class RunRepository:
                            ("core.autocrlf", "false"), ("core.logAllRefUpdates", "false")):
             _git(path, "config", key, value)
         run = cls(path, root_sha="")
-        tree = write_folder(run._objects, problem_dir)
+        tree = write_folder(run._objects, problem_dir, leave_out)
         if tree is None:
             raise WorkspaceError(f"problem folder is empty: {problem_dir}")
         if any(e.name == PROGRAM_FILE for e in run._objects.tree(tree)):

@@ -12,11 +12,12 @@ from adrs.workspace.records import WorkspaceError
 SKIPPED_DIRS = frozenset({"__pycache__", ".git"})
 
 
-def write_folder(objects: ObjectStore, folder: Path) -> str | None:
-    """The tree of a folder minus __pycache__, .git and *.pyc (None if it holds no file)."""
+def write_folder(objects: ObjectStore, folder: Path, leave_out: frozenset[str] = frozenset()) -> str | None:
+    """The tree of a folder minus __pycache__, .git, *.pyc and the top-level names in `leave_out`
+    (None if it holds no file)."""
     entries = []
     for path in sorted(folder.iterdir()):
-        if path.name in SKIPPED_DIRS or path.suffix == ".pyc":
+        if path.name in SKIPPED_DIRS or path.name in leave_out or path.suffix == ".pyc":
             continue
         if path.is_dir():
             tree = write_folder(objects, path)
