@@ -196,8 +196,12 @@ class ProgramDatabase:
         return 1 + sum(1 for _, index in self._store.ranking[:above] if index < self._size)
 
     def has_fingerprint(self, fingerprint: str) -> bool:
+        return self.first_with_fingerprint(fingerprint) is not None
+
+    def first_with_fingerprint(self, fingerprint: str) -> ProgramRecord | None:
+        """The snapshot's first program with this duplicate key (the one that was scored)."""
         index = self._store.fingerprint.get(fingerprint)
-        return index is not None and index < self._size
+        return self._store.records[index] if index is not None and index < self._size else None
 
     def known_fingerprints(self) -> Container[str]:
         """The snapshot's duplicate keys as a container: `fp in db.known_fingerprints()` is O(1)."""

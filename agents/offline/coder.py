@@ -41,6 +41,6 @@ def _further(edit: LiteralEdit, revision: int) -> LiteralEdit:
     if "." in edit.new or "e" in edit.new.lower():
         text = f"{float(target):.4g}"
         text = text if any(ch in text for ch in ".en") else text + ".0"
-    else:
-        text = str(max(0, round(target)))
+    else:  # a count stays a count; a constant that may be negative keeps its sign
+        text = str(max(0, round(target)) if min(old, new) >= 0 else round(target))
     return edit.model_copy(update={"new": text})

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from adrs.agents.evolve_block import Literal, split_program
-from adrs.agents.offline.numeric import NumericConfig, NumericSearch
+from adrs.agents.evolve_block import Literal, Split, fingerprint, split_program
+from adrs.agents.offline.numeric import NumericConfig, NumericSearch, Proposal
 from adrs.agents.roles import PlanRequest, derive_rng
 from adrs.agents.schemas import LiteralEdit, Plan
 from adrs.workspace.database import ProgramDatabase
@@ -22,6 +22,9 @@ from adrs.workspace.records import ProgramRecord
 from adrs.workspace.repository import program_key
 
 STEP_FRACTIONS = (0.1, 0.25, 0.5, 1.0)
+# Proposals of a program tried already are answered from the database (no evaluation spent) and
+# drawn again, at most this many times; the last one then goes to the critic as it is.
+MAX_REDRAWS = 8
 SUMMARY_EDITS = 3  # constants named in the one-line summary
 
 
@@ -62,7 +65,7 @@ class OfflinePlanner:
         plans = []
         for offset in range(request.count):
             key = program_key(request.iteration, request.slot + offset)
-            proposal = search.ask(key)
+            proposal = self._ask_new(search, key, parts, request.database)
             self._asked[key] = search
             edits = [LiteralEdit(index=lit.index, old=lit.text, new=proposal.texts[lit.index],
                                  label=lit.label)
@@ -74,6 +77,23 @@ class OfflinePlanner:
                                      new=nudged_text(lit, rng.choice((1, -1)), STEP_FRACTIONS[0]))]
             plans.append(self._plan(request, parent, search, proposal.trial, edits))
         return plans
+
+    @staticmethod
+    def _ask_new(search: NumericSearch, key: str, parts: Split,
+                 database: ProgramDatabase) -> Proposal:
+        """A proposal whose program the database does not hold yet, if a few draws find one.
+
+        Once a small space of constants is mostly explored (a few integers), a sampler keeps
+        landing on programs already tried; each is told the outcome that program had, so the
+        study learns it without an evaluation, and the critic does not turn candidate after
+        candidate away as duplicates."""
+        for _ in range(MAX_REDRAWS):
+            proposal = search.ask(key)
+            known = database.first_with_fingerprint(fingerprint(parts.with_literals(proposal.texts)))
+            if known is None:
+                return proposal
+            search.tell(key, known.score)
+        return search.ask(key)
 
     def _learn(self, database: ProgramDatabase) -> None:
         """Tell the studies the outcome of every candidate they proposed that is now known."""

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from adrs.agents.evolve_block import Literal
+from adrs.agents.evolve_block import Literal, split_program
 from adrs.agents.offline.coder import OfflineCoder
+from adrs.agents.offline.numeric import Proposal
 from adrs.agents.offline.planner import OfflinePlanner, nudged_text
 from adrs.agents.roles import CodeRequest, PlanRequest
 from adrs.agents.schemas import LiteralEdit, Plan
@@ -71,3 +72,59 @@ def test_the_coder_applies_the_edit_and_goes_further_when_sent_back(toy_dir):
     assert "WIDTH = 5" in second.source
     stale = plan.model_copy(update={"literal_edits": (LiteralEdit(index=0, old="9", new="3"),)})
     assert "is not '9'" in OfflineCoder().write(CodeRequest(stale, source, None, 1, 0, 0)).error
+
+
+def test_going_further_keeps_a_negative_constant_negative_and_a_count_at_least_zero(toy_dir):
+    source = Problem.load(toy_dir).initial_source.replace("WIDTH = 2", "WIDTH = 1")
+
+    def further(new: str, revision: int) -> str:
+        plan = Plan(parent_id="p", summary="s", hypothesis="h", change="c", expected_effect="e",
+                    operator="perturb", literal_edits=(LiteralEdit(index=0, old="1", new=new),))
+        return OfflineCoder().write(CodeRequest(plan, source, None, 1, 0, revision)).source
+
+    assert "WIDTH = -5" in further("-2", 1)  # 1 -> -2, then as far again
+    assert "WIDTH = 0" in further("0", 2)  # 1 -> 0 -> -2 would make a count negative
+
+
+def test_proposals_of_programs_already_tried_are_drawn_again(tmp_path):
+    """Small integer constants give a sampler few programs: without redraws it lands on tried
+    ones again and again, and the critic sends each back for revision or rejects it."""
+    folder = tmp_path / "ints"
+    folder.mkdir()
+    (folder / "README.md").write_text("Two small integer constants.\n")
+    (folder / "initial.py").write_text("# EVOLVE-BLOCK-START\nA = 2\nB = 1\n# EVOLVE-BLOCK-END\n")
+    (folder / "evaluator.py").write_text(
+        "import re\n\n\ndef evaluate(program_path):\n"
+        "    a, b = (int(v) for v in re.findall(r'= (-?\\d+)', open(program_path).read()))\n"
+        "    return {'combined_score': 1.0 / (1.0 + abs(a - 5) + abs(b - 3))}\n")
+    (folder / "problem.toml").write_text('name = "ints"\n[limits]\ntimeout_seconds = 20\n')
+    start_run(folder, tmp_path / "run", iterations=8, width=2, seed=0)
+    database = ProgramDatabase.from_repository(RunRepository.open(tmp_path / "run"))
+    records = database.recent(16)
+    sent_back = [r.key for r in records if "revision" in r.message.verdict or r.status != "evaluated"]
+    assert len(sent_back) <= 5, sent_back  # 8 of 16 when every draw went to the critic
+
+
+def test_a_draw_of_a_known_program_is_told_its_score_and_drawn_again(toy_dir, tmp_path):
+    start_run(toy_dir, tmp_path / "run", iterations=1, width=2, seed=3)
+    repo = RunRepository.open(tmp_path / "run")
+    database = ProgramDatabase.from_repository(repo)
+    parts = split_program(repo.program_source(database.baseline.id))
+    tried = [split_program(repo.program_source(r.id)).literals() for r in database.recent(2)]
+
+    class Sampler:  # proposes the two programs tried already, then a new one
+        def __init__(self):
+            self.draws = [{lit.index: lit.text for lit in literals} for literals in tried]
+            self.draws.append({0: "7", 1: "0.125"})
+            self.told = []
+
+        def ask(self, key):
+            return Proposal(trial=len(self.told), texts=self.draws[len(self.told)])
+
+        def tell(self, key, score):
+            self.told.append(score)
+
+    sampler = Sampler()
+    proposal = OfflinePlanner._ask_new(sampler, "i0002-s0", parts, database)
+    assert proposal.texts == {0: "7", 1: "0.125"}
+    assert sampler.told == [r.score for r in database.recent(2)]
