@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import io
+import keyword
 import re
 import tokenize
 from dataclasses import dataclass
@@ -176,8 +177,11 @@ def skeleton(region: str, *, python: bool = True) -> tuple[str, ...]:
     """The region with numbers blanked: two regions with one skeleton differ only in constants."""
     if not python:
         return tuple(_OTHER_NUMBER.sub("#", _mask_other(region)).split())
-    return tuple("#" if tok.type == tokenize.NUMBER else tok.string for tok in _tokens(region)
-                 if tok.type not in (tokenize.COMMENT, tokenize.NL, tokenize.ENCODING))
+    tokens = _tokens(region)
+    signs = {at for at, _ in _signed_numbers(tokens) if tokens[at].type == tokenize.OP}
+    return tuple("#" if tok.type == tokenize.NUMBER else tok.string
+                 for at, tok in enumerate(tokens) if at not in signs
+                 and tok.type not in (tokenize.COMMENT, tokenize.NL, tokenize.ENCODING))
 
 
 def fingerprint(source: str) -> str:
@@ -203,12 +207,41 @@ def _number(text: str) -> int | float:
 def _python_numbers(chunk: str) -> list[tuple[int, int, str, str | None]]:
     names = _bound_names(chunk)
     found = []
-    for token in _tokens(chunk):
-        if token.type != tokenize.NUMBER or isinstance(ast.literal_eval(token.string), complex):
-            continue
-        line, column = token.start
-        found.append((line, column, token.string, names.get((line, column))))
+    tokens = _tokens(chunk)
+    for at, text in _signed_numbers(tokens):
+        line, column = tokens[at].start
+        found.append((line, column, text, names.get((line, column))))
     return found
+
+
+def _signed_numbers(tokens: list[tokenize.TokenInfo]) -> list[tuple[int, str]]:
+    """(index of the first token, text) of each real number literal. A minus sign written against
+    a number where an operand begins (`X = -1`, `f(a, -0.5)`, `return -3`) belongs to the
+    literal, so a constant keeps its sign, its name and its region's skeleton when a search moves
+    it across zero; `n - 1` stays a subtraction of the literal 1."""
+    found: list[tuple[int, str]] = []
+    last = earlier = None  # the last two significant tokens before the current one
+    for at, token in enumerate(tokens):
+        if token.type == tokenize.NUMBER and not isinstance(ast.literal_eval(token.string), complex):
+            if last is not None and last.string == "-" and last.end == token.start \
+                    and _operand_begins_after(earlier):  # adjacent: the sign is tokens[at - 1]
+                found.append((at - 1, "-" + token.string))
+            else:
+                found.append((at, token.string))
+        if token.type not in (tokenize.COMMENT, tokenize.NL):
+            last, earlier = token, last
+    return found
+
+
+def _operand_begins_after(token: tokenize.TokenInfo | None) -> bool:
+    """Whether an operand begins after `token`: after an operator, an opening bracket, a comma, a
+    keyword or a line's start; not after a name, a number, a string or a closing bracket."""
+    if token is None or token.type in (tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT):
+        return True
+    if token.type == tokenize.OP:
+        return token.string not in (")", "]", "}")
+    return token.type == tokenize.NAME and keyword.iskeyword(token.string) \
+        and token.string not in ("True", "False", "None")
 
 
 def _tokens(region: str) -> list[tokenize.TokenInfo]:
@@ -235,7 +268,10 @@ def _bound_names(region: str) -> dict[tuple[int, int], str]:
         value = getattr(node, "value", None)
         targets = node.targets if isinstance(node, ast.Assign) else (
             [node.target] if isinstance(node, ast.AnnAssign) else [])
-        if len(targets) == 1 and isinstance(targets[0], ast.Name) and isinstance(value, ast.Constant):
+        signed = isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub) \
+            and isinstance(value.operand, ast.Constant)
+        if len(targets) == 1 and isinstance(targets[0], ast.Name) \
+                and (isinstance(value, ast.Constant) or signed):
             names[(value.lineno, value.col_offset + shift)] = targets[0].id
     return names
 

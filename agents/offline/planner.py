@@ -146,8 +146,10 @@ def nudged_text(literal: Literal, direction: int, fraction: float) -> str:
     value = literal.value
     if literal.is_int:
         step = max(1, round(abs(value) * fraction))
-        floor = 1 if value >= 1 else 0
-        return str(max(floor, int(value) + direction * step))
+        moved = int(value) + direction * step
+        if value < 0:  # a negative constant may go anywhere; a count stays a count
+            return str(moved)
+        return str(max(1 if value >= 1 else 0, moved))
     if value == 0:
         return _float_text(direction * fraction)
     factor = 1 + fraction

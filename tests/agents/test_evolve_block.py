@@ -54,6 +54,17 @@ def test_replace_changes_only_the_named_literals():
     assert skeleton(new) == skeleton(region)
 
 
+def test_a_minus_written_against_a_number_where_an_operand_begins_is_the_literal_s_sign():
+    region = "X = -4\nY = n - 1\nZ = f(a, -0.5)\nW = a[-1] ** -2\nV = (-3)\n"
+    found = [(lit.text, lit.name) for lit in numeric_literals(region)]
+    assert found == [("-4", "X"), ("1", None), ("-0.5", None), ("-1", None), ("-2", None),
+                     ("-3", "V")]
+    assert numeric_literals(region)[0].value == -4 and numeric_literals(region)[0].is_int
+    # A search that moves a constant across zero keeps its name and its region's skeleton.
+    assert skeleton(replace_literals(region, {0: "4", 5: "3"})) == skeleton(region)
+    assert replace_literals("X = 4\n", {0: "-3"}) == "X = -3\n"
+
+
 def test_fingerprint_ignores_comments_and_layout_but_not_values():
     same = PROGRAM.replace("# two rounds", "").replace("RATE = 0.5", "RATE  =  0.5")
     assert fingerprint(same) == fingerprint(PROGRAM)

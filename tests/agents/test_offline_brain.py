@@ -28,6 +28,7 @@ def test_nudges_keep_type_sign_and_a_floor():
     assert nudged_text(literal("0.5"), +1, 1.0) == "1.0"
     assert nudged_text(literal("0.5"), -1, 1.0) == "0.25"
     assert nudged_text(literal("0.0"), -1, 0.5) == "-0.5"
+    assert nudged_text(literal("-4"), +1, 1.0) == "0" and nudged_text(literal("-1"), -1, 0.1) == "-2"
 
 
 def request(run_dir, iteration=1, count=3, seed=0):
