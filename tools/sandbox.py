@@ -32,6 +32,7 @@ MAX_RESULT_BYTES = 16 << 20
 _MIB = 1 << 20
 _POLL_MS = 50
 SWEEP_SECONDS = 2.0
+JAIL_USER_NAME = "adrs"
 _JAILED_SIGNAL_CODES = range(129, 128 + 65)
 
 @dataclass(frozen=True)
@@ -144,6 +145,10 @@ def clean_env(cwd: Path, extra: dict[str, str] | None) -> dict[str, str]:
         "PYTHONDONTWRITEBYTECODE": "1",
         "HOME": str(cwd),
         "TMPDIR": str(cwd),
+        # A name for getpass.getuser() (compiler caches name their folders with it): under root
+        # the jail's user id has no entry in /etc/passwd.
+        "USER": JAIL_USER_NAME,
+        "LOGNAME": JAIL_USER_NAME,
     }
     env.update(extra or {})
     return env
