@@ -64,7 +64,8 @@ RUNS = {
     # A driver script in a NamedTemporaryFile, run with sys.executable under communicate(timeout=),
     # decisions back through a pickle file; numpy figures; an EvaluationResult; a 2-stage cascade.
     "subprocess_pickle": {"combined_score", "quick_check", "served_share"},
-    # concurrent.futures.ProcessPoolExecutor and multiprocessing.Pool (locks in /dev/shm).
+    # concurrent.futures.ProcessPoolExecutor (fork) and a multiprocessing "spawn" Pool: locks in
+    # /dev/shm, the evaluator imported again by name in the spawned children.
     "process_pool": {"combined_score", "worst_latency", "valid"},
     # signal.alarm, a thread joined with a timeout, data beside __file__ and in the cwd,
     # os.environ, getpass.getuser(), about 2 MB on stdout.
