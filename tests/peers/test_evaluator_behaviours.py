@@ -5,11 +5,13 @@ in the working directory, name folders after the user, print megabytes. Each fix
 some of these; it runs unchanged through the real CLI inside the sandbox, and leaves nothing
 running or written outside its scratch folder. A candidate that hangs inside the evaluator's own
 child process or pool is stopped at adrs's timeout, whatever longer timeout the evaluator set.
+One habit is refused: writing to a fixed path under /tmp; the error says where to write instead.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import textwrap
 import time
@@ -21,7 +23,7 @@ from adrs.tools.evaluation import EvaluationStatus, EvaluationTool
 from adrs.tools.isolation import current
 from adrs.tools.problem import Problem
 from adrs.tools.workers import GRACE_SECONDS
-from tests.peers.helpers import adrs, fixture, records, tree_digest
+from tests.peers.helpers import adrs, error_line, fixture, records, tree_digest
 
 TIMEOUT = 4  # the fixtures' config.yaml: evaluator.timeout
 # What this test process's workers start carries one of these in its command line or path:
@@ -89,6 +91,21 @@ def test_the_evaluator_runs_unchanged_in_the_sandbox(name, tmp_path):
     assert set(baseline.metrics) | {"combined_score"} == RUNS[name]
     assert all(r.message.score is not None for r in found)
     assert tree_digest(folder) == before  # nothing written into the folder as given
+    assert settled(processes_left) == []
+    assert settled(files_left) == []
+
+
+@needs_jail
+def test_an_evaluator_writing_to_a_fixed_tmp_path_is_told_where_it_may_write(tmp_path):
+    folder = fixture("fixed_tmp", tmp_path)
+    code, out = adrs("run", folder, "--iterations", 2, "--run-dir", tmp_path / "run")
+    assert code == 2
+    line = error_line(out)
+    assert re.fullmatch(r"error: the baseline of problem fixed_tmp does not evaluate: crash: "
+                        r"evaluate raised: OSError: \[Errno 30\] Read-only file system: "
+                        r"'/tmp/peerfix-\w+' \(in the sandbox only the working directory and "
+                        r"\$TMPDIR are writable\)", line), line
+    assert not (tmp_path / "run").exists()
     assert settled(processes_left) == []
     assert settled(files_left) == []
 
