@@ -32,7 +32,8 @@ MARKERS = (f"adrs-problem-{os.getpid()}-", f"adrs-w-{os.getpid()}-")
 
 
 def processes_left(markers: tuple[str, ...] = MARKERS) -> list[str]:
-    """Command lines of live processes that name one of `markers`."""
+    """Command lines of live processes that name one of `markers` in their command line or their
+    environment (TMPDIR is the scratch folder: a spawned pool child names it there only)."""
     found = []
     for entry in Path("/proc").iterdir():
         try:
@@ -40,7 +41,11 @@ def processes_left(markers: tuple[str, ...] = MARKERS) -> list[str]:
             state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
         except (OSError, IndexError):
             continue  # not a process, or it ended while we looked
-        if state not in ("Z", "X") and any(marker in line for marker in markers):
+        try:
+            environ = (entry / "environ").read_bytes().decode(errors="replace")
+        except OSError:
+            environ = ""  # another user's, or not dumpable: its command line must do
+        if state not in ("Z", "X") and any(m in line or m in environ for m in markers):
             found.append(line)
     return found
 
