@@ -3,8 +3,9 @@ process group (killed whole at the end), bounded output and a JSON result channe
 
 Always: rlimits + a process group + a clean environment. Under the isolation the machine allows
 (tools/isolation.py decides, tools/jail.py builds) the command also runs jailed: a read-only view
-of what it needs, one writable scratch folder, no network, nothing of it left alive afterwards,
-and (when adrs runs as root) the `nobody` user. `build_command` is where the command is wrapped.
+of what it needs, one writable scratch folder (and, with bwrap or namespaces, a /dev/shm of its
+own), no network, nothing of it left alive afterwards, and (when adrs runs as root) the `nobody`
+user. `build_command` is where the command is wrapped.
 """
 
 from __future__ import annotations
