@@ -152,7 +152,7 @@ def test_a_candidate_hanging_in_the_evaluators_thread_gets_its_answer(tmp_path):
     with EvaluationTool(problem) as tool:
         result = tool.evaluate(source)
     assert result.status is EvaluationStatus.INVALID
-    assert result.error == "admit() did not answer in 2 s"
+    assert result.error == "admit() did not answer in 1 s"
     assert result.duration_seconds < TIMEOUT
     assert settled(processes_left) == []
 
