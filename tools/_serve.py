@@ -9,6 +9,7 @@ setup: {"problem_root": the problem folder, "workdir": the evaluator's folder re
 "options": the cascade's options (_worker.call)}. The scratch folder holds a writable mirror of
 the problem folder (tools/workdir.py); the evaluator is imported, and each evaluation runs, in the
 mirror of its own folder, so files it reads or writes relative to its folder are where it expects.
+setup's "also_empty" lists the jail's other writable folders (its /dev/shm): emptied with it.
 
 Per request (a JSON frame with three descriptors: stdout, stderr, result pipe) the worker writes
 the program into its scratch folder (its cwd, seen by nobody else) and forks. The child starts its
@@ -98,7 +99,8 @@ def main(argv: list[str]) -> int:
     def reset() -> None:
         """The scratch folder as an evaluation must find it: the problem's mirror only (made in
         here, so the jail's user owns every folder of it and can empty it)."""
-        _empty(scratch)
+        for folder in [scratch, *setup.get("also_empty", [])]:
+            _empty(folder)
         if setup.get("problem_root"):
             workdir_files.mirror(setup["problem_root"], scratch)
 

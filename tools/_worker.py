@@ -126,7 +126,7 @@ def _load_evaluator(path: str):
     sys.path.insert(0, os.path.dirname(path))
     if SHIMS not in sys.path:
         sys.path.append(SHIMS)
-    name = f"adrs_evaluator_{os.getpid()}"
+    name = module_name(path)
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
@@ -134,6 +134,16 @@ def _load_evaluator(path: str):
     sys.modules[name] = module  # dataclasses and pickle look the module up by name
     spec.loader.exec_module(module)
     return module
+
+
+def module_name(path: str) -> str:
+    """The evaluator's module name: its file's, as when it runs as a script's import, so that a
+    process pool started with "spawn" or "forkserver" (CUDA code; Python 3.14's default) can
+    import it again to unpickle its functions. A name already taken falls back to a private one."""
+    stem = os.path.splitext(os.path.basename(path))[0]
+    if stem.isidentifier() and stem not in sys.modules:
+        return stem
+    return f"adrs_evaluator_{os.getpid()}"
 
 
 def _failure(phase: str, exc: BaseException) -> dict:

@@ -12,6 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 TMP_BYTES = 1 << 20  # a jail's /tmp only holds mount points, and is read-only
+# A jail's own /dev/shm, writable: multiprocessing's locks and queues (process pools) need it.
+SHM = "/dev/shm"
+SHM_BYTES = 64 << 20
 # Top-level system folders a Python process needs; symlinks (merged /usr) are recreated as links.
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 # The few files of /etc a Python process reads; the rest of /etc (shadow, keys) stays out of view.
@@ -56,7 +59,7 @@ def jail_argv(bwrap: str, *, scratch: Path, read_only: Sequence[Path], as_root: 
     optional = optional_files()
     mounts = binds + [scratch] + [Path(name) for name in optional]
     args += ["--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", "/tmp",
-             "--proc", "/proc", "--dev", "/dev"]
+             "--proc", "/proc", "--dev", "/dev", *_shm_args()]
     for folder in _parents_to_create(mounts):
         # Made by hand so they are 0755 (bwrap copies the source's mode: /root is 0700).
         args += ["--perms", "0755", "--dir", str(folder)]
@@ -77,11 +80,12 @@ def nested_argv(bwrap: str, *, scratch: Path, hidden: Sequence[Path]) -> list[st
 
     The candidate keeps the outer view (read-only, no network) minus the hidden folders; its
     scratch folder is the one place it can write (/tmp is an empty read-only folder: TMPDIR is the
-    scratch folder); it has its own PID namespace and dies with the evaluator that started it.
+    scratch folder); it has its own PID namespace and /dev/shm, and dies with the evaluator that
+    started it.
     """
     scratch = Path(scratch).resolve()
     args = [bwrap, "--dev-bind", "/", "/", "--die-with-parent", "--new-session",
-            "--unshare-pid", "--cap-drop", "ALL", "--tmpfs", "/tmp"]
+            "--unshare-pid", "--cap-drop", "ALL", "--tmpfs", "/tmp", *_shm_args()]
     # The fresh /tmp would also hide a Python installation or venv that lives under /tmp (a
     # checkout in a temporary folder): show those again, read-only.
     for path in python_paths():
@@ -97,6 +101,11 @@ def nested_argv(bwrap: str, *, scratch: Path, hidden: Sequence[Path]) -> list[st
              "--bind", str(scratch), str(scratch), "--remount-ro", "/tmp",
              "--chdir", str(scratch), "--"]
     return args
+
+
+def _shm_args() -> list[str]:
+    """A fresh, bounded /dev/shm that dies with the jail (the host's is never seen)."""
+    return ["--perms", "1777", "--size", str(SHM_BYTES), "--tmpfs", SHM]
 
 
 def python_paths() -> list[str]:

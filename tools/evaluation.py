@@ -42,6 +42,9 @@ SIGNAL_HINTS = {
     "SIGXFSZ": "file size limit exceeded",
     "SIGABRT": "aborted",
 }
+# What an evaluator that writes to /tmp or beside its own file meets in the jail, and the way out.
+READ_ONLY_ERROR = "Read-only file system"
+READ_ONLY_HINT = " (in the sandbox only the working directory and $TMPDIR are writable)"
 
 
 class EvaluationStatus(StrEnum):
@@ -220,6 +223,8 @@ def interpret(outcome: SandboxOutcome, *, function: str, timeout_seconds: float,
         error = str(report.get("error") or "unknown error")
         where = ("evaluator.py raised at import" if report.get("phase") == "import"
                  else f"{function} raised")
+        if READ_ONLY_ERROR in error:
+            error += READ_ONLY_HINT
         return _failed(EvaluationStatus.CRASH, f"{where}: {error}", duration, outcome,
                        traceback=str(report.get("traceback") or ""))
     return parse_value(report.get("value"), function=function, duration=duration,

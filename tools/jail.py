@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Literal
 
 from adrs.tools.bwrap import (
+    SHM,
+    SHM_BYTES,
     TMP_BYTES,
     is_under,
     jail_argv,
@@ -64,6 +66,12 @@ class Isolation:
         """A PID namespace: every process of the jail dies with it, and none sees the host's."""
         return self.kind in ("bwrap", "namespaces")
 
+    @property
+    def writable_outside_scratch(self) -> tuple[str, ...]:
+        """The jail's own writable folders besides the scratch folder (its /dev/shm): a warm
+        worker empties them after each evaluation, as it does the scratch folder."""
+        return (SHM,) if self.kind in ("bwrap", "namespaces") else ()
+
 
 def launcher(config: dict, argv: Sequence[str]) -> list[str]:
     return [sys.executable, "-I", "-S", str(LAUNCHER), json.dumps(config), *argv]
@@ -90,6 +98,7 @@ def command(isolation: Isolation, argv: Sequence[str], *, scratch: Path, read_on
         view = {"read_only": [str(p) for p in visible_paths(shown)] + optional_files(),
                 "symlinks": [list(link) for link in system_links()],
                 "scratch": str(Path(scratch).resolve()), "tmp_bytes": TMP_BYTES,
+                "shm_bytes": SHM_BYTES,
                 "user_ns": os.geteuid() != 0}
         return launcher({**outer, **inner, "namespaces": {"enter": view}, "drop_caps": True}, argv)
     rules = landlock_rules(shown, scratch=scratch, sees_processes=sees_processes)
@@ -119,7 +128,7 @@ def candidate_prefix(isolation: Isolation, *, scratch: Path, hidden: Sequence[Pa
         keep = [str(p) for p in [*map(Path, python_paths()), *JAIL_FILES, Path(sys.executable)]
                 if is_under(Path(p), tmp)]
         spec = {"hidden": [str(Path(p).resolve()) for p in hidden],
-                "scratch": str(Path(scratch).resolve()), "keep": keep}
+                "scratch": str(Path(scratch).resolve()), "keep": keep, "shm_bytes": SHM_BYTES}
         return launcher({"namespaces": {"hide": spec}, "drop_caps": True}, [])
     shown = [*read_only, *JAIL_FILES, Path(sys.executable)]
     return launcher({"supervise": True, "landlock": landlock_rules(

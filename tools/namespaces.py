@@ -110,7 +110,8 @@ def clear_capabilities() -> None:
 def enter(view: dict) -> None:
     """Build the outer jail and return inside it (see the module docstring); `view` holds:
     read_only (paths shown read-only), symlinks ([[target, name]]), scratch (the writable folder
-    and working directory), tmp_bytes (size of /tmp), user_ns (False when running as root)."""
+    and working directory), tmp_bytes (size of /tmp), shm_bytes (size of /dev/shm), user_ns (False
+    when running as root)."""
     uid, gid = os.getuid(), os.getgid()
     flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
     unshare(flags | (CLONE_NEWUSER if view["user_ns"] else 0))
@@ -126,7 +127,8 @@ def enter(view: dict) -> None:
 
 def hide(spec: dict) -> None:
     """Build a nested jail and return inside it; `spec` holds hidden (folders shown empty and
-    read-only), scratch (stays writable) and keep (paths under /tmp that stay visible, read-only)."""
+    read-only), scratch (stays writable), keep (paths under /tmp that stay visible, read-only) and
+    shm_bytes (the size of its own /dev/shm)."""
     uid, gid = os.getuid(), os.getgid()
     unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC)
     _map_ids(uid, gid)
@@ -139,6 +141,8 @@ def hide(spec: dict) -> None:
     for folder in spec["hidden"]:
         if os.path.isdir(folder):
             _empty_read_only(folder)
+    if os.path.isdir("/dev/shm"):  # its own, not the evaluator's
+        _mount_shm("/dev/shm", spec["shm_bytes"])
     mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
     under_tmp = [(path, fd, ro) for path, fd, ro in keep if path.startswith("/tmp/")]
     for path, fd, _ro in under_tmp:
@@ -223,7 +227,7 @@ def _build_root(view: dict) -> None:
     # The private /tmp first: the binds below may lie under it (a scratch folder in /tmp).
     _make_mount_point(f"{new}/tmp", directory=True)
     mount("tmpfs", f"{new}/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={view['tmp_bytes']},mode=0755")
-    _make_dev(old, new)
+    _make_dev(old, new, view["shm_bytes"])
     _make_mount_point(f"{new}/proc", directory=True)
     try:
         mount("proc", f"{new}/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
@@ -251,7 +255,7 @@ def _build_root(view: dict) -> None:
     os.chdir(scratch)
 
 
-def _make_dev(old: str, new: str) -> None:
+def _make_dev(old: str, new: str, shm_bytes: int) -> None:
     dev = f"{new}/dev"
     _make_mount_point(dev, directory=True)
     mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,mode=0755")
@@ -262,7 +266,14 @@ def _make_dev(old: str, new: str) -> None:
     for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
                          ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
         os.symlink(target, f"{dev}/{name}")
+    _make_mount_point(f"{dev}/shm", directory=True)
+    _mount_shm(f"{dev}/shm", shm_bytes)
     mount(None, dev, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC, "size=64k,mode=0755")
+
+
+def _mount_shm(target: str, size: int) -> None:
+    """A writable /dev/shm of the jail's own: multiprocessing's locks and queues live there."""
+    mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=1777")
 
 
 def _make_mount_point(path: str, *, directory: bool) -> None:

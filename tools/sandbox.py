@@ -3,8 +3,9 @@ process group (killed whole at the end), bounded output and a JSON result channe
 
 Always: rlimits + a process group + a clean environment. Under the isolation the machine allows
 (tools/isolation.py decides, tools/jail.py builds) the command also runs jailed: a read-only view
-of what it needs, one writable scratch folder, no network, nothing of it left alive afterwards,
-and (when adrs runs as root) the `nobody` user. `build_command` is where the command is wrapped.
+of what it needs, one writable scratch folder (and, with bwrap or namespaces, a /dev/shm of its
+own), no network, nothing of it left alive afterwards, and (when adrs runs as root) the `nobody`
+user. `build_command` is where the command is wrapped.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ MAX_RESULT_BYTES = 16 << 20
 _MIB = 1 << 20
 _POLL_MS = 50
 SWEEP_SECONDS = 2.0
+JAIL_USER_NAME = "adrs"
 _JAILED_SIGNAL_CODES = range(129, 128 + 65)
 
 @dataclass(frozen=True)
@@ -144,6 +146,10 @@ def clean_env(cwd: Path, extra: dict[str, str] | None) -> dict[str, str]:
         "PYTHONDONTWRITEBYTECODE": "1",
         "HOME": str(cwd),
         "TMPDIR": str(cwd),
+        # A name for getpass.getuser() (compiler caches name their folders with it): under root
+        # the jail's user id has no entry in /etc/passwd.
+        "USER": JAIL_USER_NAME,
+        "LOGNAME": JAIL_USER_NAME,
     }
     env.update(extra or {})
     return env

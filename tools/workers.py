@@ -178,7 +178,7 @@ class WarmWorker:
         env = {**clean_env(self.scratch, extra), CONTROL_FD_ENV: str(theirs.fileno())}
         worker_limits = [r for r in rlimits(limits) if r[0] not in ("RLIMIT_CPU", "RLIMIT_NPROC")]
         served = {"problem_root": str(problem_root), "workdir": setup.workdir,
-                  "options": setup.options}
+                  "options": setup.options, "also_empty": list(isolation.writable_outside_scratch)}
         argv = command(isolation, [setup.python, "-s", "-P", str(SERVE_PATH),
                                    str(problem_root / setup.evaluator), json.dumps(served)],
                        scratch=self.scratch, read_only=shown, rlimits=worker_limits,

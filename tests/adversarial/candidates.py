@@ -132,6 +132,18 @@ CASES: list[Case] = [
         "for n in range(100):\n"
         "    with open(f'/tmp/fill-{n}', 'wb') as f:\n"
         "        f.write(block)"), Fail("Read-only file system"), needs_jail=True),
+    Case("fills_dev_shm", _in_schedule(
+        "block = b'z' * (32 << 20)\n"
+        "written = 0\n"
+        "try:\n"
+        "    for n in range(100):\n"
+        "        with open(f'/dev/shm/fill-{n}', 'wb') as f:\n"
+        "            f.write(block)\n"
+        "        written += len(block)\n"
+        "except OSError:\n"
+        "    pass\n"
+        "if written > (64 << 20):\n"
+        "    raise Escaped('filled /dev/shm past its bound')"), BLOCKED, needs_jail=True),
     Case("file_descriptor_flood", _in_schedule(
         "import os\nkept = [open(os.devnull) for _ in range(100000)]"),
         Fail("Too many open files")),

@@ -146,8 +146,9 @@ def test_environment_is_clean(tmp_path, monkeypatch):
     assert env is not None
     assert "OPENAI_API_KEY" not in env
     assert set(env) == {"PATH", "LANG", "LC_ALL", "PYTHONHASHSEED", "PYTHONDONTWRITEBYTECODE",
-                        "HOME", "TMPDIR", "EXTRA", RESULT_FD_ENV}
+                        "HOME", "TMPDIR", "USER", "LOGNAME", "EXTRA", RESULT_FD_ENV}
     assert env["HOME"] == env["TMPDIR"] == str(tmp_path.resolve())
+    assert env["USER"] == env["LOGNAME"] == "adrs"  # getpass.getuser() works under any uid
     assert env["PYTHONHASHSEED"] == "0"
     assert env["LC_ALL"] == "C.UTF-8"
     assert env["EXTRA"] == "1"
