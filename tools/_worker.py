@@ -141,7 +141,8 @@ def module_name(path: str) -> str:
     process pool started with "spawn" or "forkserver" (CUDA code; Python 3.14's default) can
     import it again to unpickle its functions. A name already taken falls back to a private one."""
     stem = os.path.splitext(os.path.basename(path))[0]
-    if stem.isidentifier() and stem not in sys.modules:
+    # Never a standard module's name (an evaluator.py named csv.py would shadow the real csv).
+    if stem.isidentifier() and stem not in sys.modules and stem not in sys.stdlib_module_names:
         return stem
     return f"adrs_evaluator_{os.getpid()}"
 

@@ -215,3 +215,12 @@ def test_folders_of_killed_adrs_processes_are_cleared(tmp_path):
     alive.mkdir()
     WorkerPool(problem.root, LIMITS, scratch_root=scratch_root).close()
     assert not dead.exists() and alive.exists()
+
+
+def test_the_evaluator_module_takes_its_file_s_name_unless_that_shadows_another():
+    from adrs.tools._worker import module_name
+
+    assert module_name("/p/evaluator.py") == "evaluator"  # spawned pool children import it so
+    assert module_name("/p/csv.py").startswith("adrs_evaluator_")  # would shadow the real csv
+    assert module_name("/p/json.py").startswith("adrs_evaluator_")  # imported already
+    assert module_name("/p/my-eval.py").startswith("adrs_evaluator_")  # not a module name
