@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich import box
+from rich.cells import cell_len, set_cell_size
 from rich.console import Console
 from rich.markup import escape
 from rich.syntax import Syntax
@@ -52,14 +53,17 @@ def log_command(
             _print_whole(record, by_id.get(record.parent_id or ""), record.id == best_id)
     else:
         console.print(_log_table(str(run_dir), shown, by_id, best_id,
-                                 with_island=len({r.island for r in database.records}) > 1))
+                                 with_island=len({r.island for r in database.records}) > 1),
+                      highlight=False, soft_wrap=True)
     if not shown:
         console.print("[dim]no program matches[/]")
 
 
 def _log_table(title: str, shown: list[ProgramRecord], by_id: dict[str, ProgramRecord],
-               best_id: str, with_island: bool) -> Table:
-    """One line per program; the summary gets what the other columns leave and is cut there."""
+               best_id: str, with_island: bool) -> str:
+    """One line per program, as console markup; the summary gets what the other columns leave
+    and is cut there. Laid out here rather than by a Rich Table, whose layout of thousands of
+    rows took seconds."""
     rows = []
     for record in shown:
         parent = by_id.get(record.parent_id or "")
@@ -69,19 +73,22 @@ def _log_table(title: str, shown: list[ProgramRecord], by_id: dict[str, ProgramR
                      score + (" *" if record.id == best_id else ""), record.summary))
     names = ("key", "parent", *(("isl",) if with_island else ()), "status", "score")
     widths = [max([len(name), *(len(row[i]) for row in rows)]) for i, name in enumerate(names)]
-    # Rich would crop the line rather than shorten a no-wrap cell: cut the summary ourselves.
-    # Each column costs two spaces of padding and one of rule; the box adds one at each edge.
-    room = max(16, console.width - sum(widths) - 3 * (len(names) + 1) - 1)
-    table = Table(title=escape(title), box=box.SIMPLE_HEAD, pad_edge=False)
-    for name, width in zip(names, widths):
-        table.add_column(name, no_wrap=True, min_width=width,
-                         justify="right" if name in ("isl", "score") else "left")
-    table.add_column("summary", no_wrap=True)
-    for row in rows:
-        *fixed, status, score, summary = row
-        cut = summary if len(summary) <= room else summary[:room - 1].rstrip() + "…"
-        table.add_row(*fixed, status_text(status), score, escape(cut))
-    return table
+    gap, at = "   ", names.index("status")
+    room = max(16, console.width - sum(widths) - len(gap) * len(names))
+
+    def line(cells: tuple[str, ...], coloured: bool) -> str:
+        *fixed, summary = cells
+        padded = [escape(cell.rjust(width) if name in ("isl", "score") else cell.ljust(width))
+                  for name, cell, width in zip(names, fixed, widths)]
+        if coloured:  # the markup goes around the padded word: it takes no room
+            padded[at] = status_text(fixed[at]) + " " * (widths[at] - len(fixed[at]))
+        fits = cell_len(summary) <= room  # in terminal cells: a wide character takes two
+        cut = summary if fits else set_cell_size(summary, room - 1).rstrip() + "…"
+        return gap.join([*padded, escape(cut)]).rstrip()
+
+    rule = "─" * min(console.width, sum(widths) + len(gap) * len(names) + room)
+    return "\n".join([f"[bold]{escape(title)}[/]", f"[bold]{line((*names, 'summary'), False)}[/]",
+                      f"[dim]{rule}[/]", *(line(row, True) for row in rows)])
 
 
 def _print_whole(record: ProgramRecord, parent: ProgramRecord | None, best: bool) -> None:
