@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich import box
 from rich.cells import cell_len, set_cell_size
 from rich.console import Console
 from rich.markup import escape
