@@ -249,7 +249,7 @@ class RunRepository:
         with self._lock:
             sha = self._resolve(rev)
             if sha not in self._spaces:
-                raise WorkspaceError(f"{rev} is not a committed program")
+                raise WorkspaceError(f"{rev} is not a program of this run")
             return self._record(sha)
 
     def program_source(self, rev: str) -> str:

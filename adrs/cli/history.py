@@ -116,15 +116,11 @@ def show(run_dir: RunArgument,
             other_id = repo.resolve(other) if other is not None else None
         except WorkspaceError as exc:
             fail(str(exc))
-        records = {r.id: r for r in repo.records()}
-        for name, sha in ((rev, commit_id), (other, other_id)):
-            if sha is not None and sha not in records:
-                fail(f"{name} is not a program of this run")
-        if other_id is not None:
-            _show_two(records[commit_id], records[other_id], repo.program_source(commit_id),
+        record = _program(repo, rev)  # this one program is read, not the whole run
+        if other is not None and other_id is not None:
+            _show_two(record, _program(repo, other), repo.program_source(commit_id),
                       repo.program_source(other_id))
             return
-        record = records[commit_id]
         diff = repo.diff_to_parent(commit_id)
     message = record.message
     console.rule(f"{record.key}  {commit_id[:10]}  {status_text(record.status)}")
@@ -142,6 +138,13 @@ def show(run_dir: RunArgument,
         figures.add_row(name, f"{value:.6g}")
     console.print(figures)
     console.print(Syntax(diff, "diff", theme="ansi_dark") if diff else "(no change to program.py)")
+
+
+def _program(repo: RunRepository, sha: str) -> ProgramRecord:
+    try:
+        return repo.record(sha)
+    except WorkspaceError as exc:
+        fail(str(exc))
 
 
 def _show_two(old: ProgramRecord, new: ProgramRecord, old_source: str, new_source: str) -> None:
