@@ -84,10 +84,8 @@ class RunSource:
 
     def record(self, key: str) -> ProgramRecord | None:
         """A program by key (i0007-s1) or full commit id, or None."""
-        for record in self.snapshot().database.records:
-            if key in (record.key, record.id):
-                return record
-        return None
+        database = self.snapshot().database
+        return database.get(key) if key in database else None  # indexed: no scan
 
     def note(self, record: ProgramRecord) -> str | None:
         return self.run.repository.note(record.id)
