@@ -67,7 +67,10 @@ class RunSource:
             return read
 
     def _read(self) -> Snapshot:
-        database = ProgramDatabase.from_repository(self.run.repository)
+        records = self.run.repository.records()  # the records it knows are not read again
+        database = self._cached[1].database if self._cached else None
+        if database is None or list(database.records) != records:  # most polls: no new program
+            database = ProgramDatabase(records)
         checkpoint = self._graph.get_state({"configurable": THREAD})
         pending = tuple(pending_reviews(checkpoint))
         steering = self._steering.notes()
