@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from adrs.graph.rundir import open_run
-from adrs.report import plots
 from adrs.report.series import evaluations, lineage, outcomes_per_iteration, rationale
 from adrs.report.summary import RunSummary, comparison_rows, read_summary
 from adrs.workspace.repository import ProgramRecord
@@ -36,6 +35,8 @@ def write_report(run_dir: Path, out: Path) -> Report:
         summary, database = read_summary(run)
         records, best = database.records, database.best
         best_source = run.repository.program_source(best.id)
+    from adrs.report import plots  # matplotlib loads here, not for every command of the CLI
+
     out.mkdir(parents=True, exist_ok=True)
     history = evaluations(records)
     best_index = next(e.index for e in history if e.key == best.key)
