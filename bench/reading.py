@@ -81,14 +81,15 @@ def viewer(run: Path, other: Path) -> list[tuple[str, float, float, int]]:
         url = re.search(r"http://\S+/", server.stdout.readline())
         if url is None:
             sys.exit("error: adrs serve did not say where it listens")
-        middle = _middle(run)
+        base, middle = url.group(0).rstrip("/"), _middle(run)
+        _wait_for(base)
         rows = []
         for path in ("/", "/static/viewer.js", "/api/run", "/api/candidates",
                      f"/api/candidates/{middle}", "/api/compare"):
             times, size = [], 0
             for _ in range(2):
                 start = time.perf_counter()
-                with urllib.request.urlopen(url.group(0).rstrip("/") + path) as response:
+                with urllib.request.urlopen(base + path) as response:
                     size = len(response.read())
                 times.append(time.perf_counter() - start)
             rows.append((path, times[0], times[1], size))
@@ -96,6 +97,19 @@ def viewer(run: Path, other: Path) -> list[tuple[str, float, float, int]]:
     finally:
         server.terminate()
         server.wait()
+
+
+def _wait_for(base: str) -> None:
+    """The address is printed before uvicorn listens: wait until it answers (at most 30 s)."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/favicon.ico"):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def main() -> None:
