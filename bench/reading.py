@@ -6,7 +6,7 @@ For each size, builds a finished run of that many candidates (bench/big_run.py: 
 instant evaluator; width 1) and one of width 4 to compare it with, unless --runs already holds
 them (`<size>` and `<size>-w4`, kept there for the next time). Then times each command in a
 fresh process (`adrs log`, `show`, `best`, `report`, `compare`, `resume` of the finished run),
-with its peak resident memory from the kernel (wait4), and the viewer's endpoints over loopback,
+with its CPU time and peak resident memory from the kernel (wait4), and the viewer's endpoints over loopback,
 each asked twice (the first request reads the run; the second finds most of it read).
 Every command's time includes the start of Python and the import of adrs: compare with
 `adrs --help`, the first line.
@@ -38,14 +38,15 @@ def ensure_run(folder: Path, name: str, candidates: int, parallel: int) -> Path:
     return run
 
 
-def timed(args: list[str]) -> tuple[float, float, int]:
-    """(seconds, peak MB, exit code) of one command in its own process; its output is thrown
-    away."""
+def timed(args: list[str]) -> tuple[float, float, float, int]:
+    """(wall s, CPU s, peak MB, exit code) of one command in its own process; its output is
+    thrown away. CPU (user + system) moves less than wall time on a shared machine."""
     start = time.perf_counter()
     child = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(child.pid, 0)
     child.returncode = os.waitstatus_to_exitcode(status)
-    return time.perf_counter() - start, usage.ru_maxrss / 1024, child.returncode
+    return (time.perf_counter() - start, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024,
+            child.returncode)
 
 
 def commands(run: Path, other: Path, scratch: Path) -> list[tuple[str, list[str]]]:
@@ -125,10 +126,12 @@ def main() -> None:
             run = ensure_run(folder, str(size), size, 1)
             other = ensure_run(folder, f"{size}-w4", size, 4)
             scratch = Path(tempfile.mkdtemp(prefix="adrs-report-"))
-            print(f"\n{size} candidates ({run})\n\n{'command':<36} {'s':>6} {'peak MB':>8}")
+            print(f"\n{size} candidates ({run})\n\n{'command':<36} {'wall s':>6} {'CPU s':>6} "
+                  f"{'peak MB':>8}")
             for label, argv in commands(run, other, scratch):
-                seconds, peak, code = timed([*ADRS, *argv])
-                print(f"{label:<36} {seconds:>6.2f} {peak:>8.0f}" + (f"  exit {code}" if code else ""))
+                seconds, cpu, peak, code = timed([*ADRS, *argv])
+                print(f"{label:<36} {seconds:>6.2f} {cpu:>6.2f} {peak:>8.0f}"
+                      + (f"  exit {code}" if code else ""))
             shutil.rmtree(scratch, ignore_errors=True)
             print(f"\n{'viewer endpoint':<36} {'first s':>8} {'again s':>8} {'kB':>8}")
             for path, first, again, size_bytes in viewer(run, other):

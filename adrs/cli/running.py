@@ -171,6 +171,7 @@ def resume(run_dir: Annotated[Path, typer.Argument(help="The run directory.")]) 
         if final is not None:  # said at once: no jail probe, no model
             console.print(f"{escape(str(run_dir))} has finished; nothing to resume "
                           f"(stopped: {escape(str(final.get('stop_reason', 'unknown')))})")
+            _check_something_was_evaluated(final, final, settings)  # ever, for a model run
             return
         console.print(f"[bold]isolation[/]: {escape(isolation_line(settings))}")
         _drive(run_dir, settings)
