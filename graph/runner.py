@@ -13,6 +13,8 @@ from contextlib import aclosing, nullcontext
 from pathlib import Path
 from typing import Any
 
+from langgraph.types import StateSnapshot
+
 from adrs.agents.interface import (
     ModelSetupError,
     SearchConfigError,
@@ -149,6 +151,9 @@ def execute(run_dir: Path, *, on_update: Callable[[str, dict[str, Any]], None] |
     orchestration alone with an instant one); `answerer` answers the plans a reviewed run pauses
     on (without one the run stays paused, for a later `adrs resume`)."""
     with open_run(run_dir) as run:
+        final = _final_state(run)
+        if final is not None:  # no jail, model or team needed to say so
+            return final
         return asyncio.run(_drive(run, on_update=on_update,
                                   settings=settings_override or run.settings, team=team, tool=tool,
                                   answerer=answerer))
@@ -180,10 +185,8 @@ async def _drive(run: Run, *, on_update: Callable[[str, dict[str, Any]], None] |
             config = {"configurable": THREAD, "recursion_limit": steps * settings.iterations + 100}
             snapshot = await graph.aget_state(config)
             values = snapshot.values
-            # A step that finished just before a kill has its writes saved but leaves `next`
-            # empty: pending tasks, not `next`, say whether there is more to do.
-            if not (snapshot.next or snapshot.tasks) and "stop_reason" in values:
-                return dict(values)  # finished already
+            if _finished(snapshot):
+                return dict(values)  # finished while this process waited for the lock
             if own_tool:
                 tool.warm_up()  # the workers start while the first plans are written
             pipeline = Pipeline(settings=settings, problem=problem, repository=repo, team=team,
@@ -225,6 +228,24 @@ async def _drive(run: Run, *, on_update: Callable[[str, dict[str, Any]], None] |
             pool.shutdown()  # after the best program's last ref move
             _pack(paths.root)
         return final
+
+
+def finished_state(run_dir: Path) -> dict[str, Any] | None:
+    """The last state of a run that has finished (nothing is left to do), else None."""
+    with open_run(run_dir) as run:
+        return _final_state(run)
+
+
+def _final_state(run: Run) -> dict[str, Any] | None:
+    with run.locked(), run.checkpointer() as saver:  # a run in use is refused, finished or not
+        snapshot = build_graph(saver).get_state({"configurable": THREAD})
+    return dict(snapshot.values) if _finished(snapshot) else None
+
+
+def _finished(snapshot: StateSnapshot) -> bool:
+    # A step that finished just before a kill has its writes saved but leaves `next` empty:
+    # pending tasks, not `next`, say whether there is more to do.
+    return not (snapshot.next or snapshot.tasks) and "stop_reason" in snapshot.values
 
 
 def _pack(root: Path) -> None:

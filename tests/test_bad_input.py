@@ -288,7 +288,7 @@ def test_a_second_process_on_a_run_in_use_is_refused(run_copy):
         holder.kill()
         holder.wait()
     code, out = adrs("resume", run_copy)  # once the holder is gone the run opens again
-    assert code == 0 and "stopped: completed 2 iterations" in out, out
+    assert code == 0 and "has finished; nothing to resume (stopped: completed 2 iterations)" in out, out
 
 
 def test_a_run_that_dies_while_being_created_leaves_no_half_run(toy_dir, tmp_path, monkeypatch):

@@ -41,7 +41,7 @@ def test_run_log_show_best(toy_dir, tmp_path):
     code, out = adrs("best", run_dir)
     assert code == 0 and "def choose" in out
     code, out = adrs("resume", run_dir)
-    assert code == 0 and "stopped: completed 2 iterations" in out
+    assert code == 0 and "has finished; nothing to resume (stopped: completed 2 iterations)" in out
 
 
 def test_problems_lists_the_six_case_studies_one_line_each():

@@ -12,8 +12,10 @@ import os
 import subprocess
 import threading
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from adrs.workspace.errors import WorkspaceError
 
@@ -74,6 +76,38 @@ class ObjectStore:
             kind, size = parts[1].decode(), int(parts[2])
             data = reader.stdout.read(size + 1)[:size]  # the content, then one LF
             return kind, data
+
+    def read_many(self, shas: Sequence[str]) -> list[tuple[str, bytes] | None]:
+        """(type, content) of each object, None where one is missing, in one pipelined pass
+        through the reader: thousands of objects cost one round trip, not one each."""
+        if not shas:
+            return []
+        with self._lock:
+            reader = self._batch()
+            assert reader.stdin is not None and reader.stdout is not None
+            requests = b"".join(sha.encode("ascii") + b"\n" for sha in shas)
+            # A thread writes while this one reads: git answers as it reads, and both pipes
+            # would fill up if all the questions went in before any answer came out.
+            failure: list[OSError] = []
+            writer = threading.Thread(target=_feed, args=(reader.stdin, requests, failure))
+            writer.start()
+            found: list[tuple[str, bytes] | None] = []
+            try:
+                for _ in shas:
+                    parts = reader.stdout.readline().split()
+                    if len(parts) != 3:
+                        if not parts:  # the reader stopped: nothing more will come
+                            break
+                        found.append(None)  # "<name> missing" (or ambiguous)
+                        continue
+                    size = int(parts[2])
+                    found.append((parts[1].decode(), reader.stdout.read(size + 1)[:size]))
+            finally:
+                writer.join()
+            if failure or len(found) != len(shas):
+                self._stop_reader()
+                raise ObjectError(f"git cat-file stopped: {failure[0] if failure else 'no answer'}")
+            return found
 
     def read_kind(self, sha: str, kind: str) -> bytes:
         found, data = self.read(sha)
@@ -152,6 +186,14 @@ class ObjectStore:
         lines = [f"tree {tree}", *(f"parent {p}" for p in parents),
                  f"author {identity} {timestamp} +0000", f"committer {identity} {timestamp} +0000"]
         return self.write("commit", ("\n".join(lines) + "\n\n" + message).encode("utf-8"))
+
+
+def _feed(stream: IO[bytes], data: bytes, failure: list[OSError]) -> None:
+    try:
+        stream.write(data)
+        stream.flush()
+    except OSError as exc:  # the reader died; the reading side sees it too
+        failure.append(exc)
 
 
 def parse_tree(data: bytes) -> list[TreeEntry]:

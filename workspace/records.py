@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from adrs.workspace.errors import WorkspaceError
 from adrs.workspace.messages import CandidateMessage
+from adrs.workspace.objects import ObjectError, ObjectStore, parse_commit, parse_tree
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,38 @@ def check_placement(sha: str, space: str, key: str, message: CandidateMessage, *
     expected_space = "evaluated" if message.status == "baseline" else message.status
     if space != expected_space or (message.status == "baseline") != (key == baseline_key):
         raise WorkspaceError(f"commit {sha[:12]}: status {message.status} under refs/adrs/{space}")
+
+
+def read_records(objects: ObjectStore, places: list[tuple[str, str, str]], *, root: str,
+                 program_file: str, baseline_key: str) -> list[ProgramRecord]:
+    """The records of program commits given as (commit, ref namespace, key): their commits in
+    one pass through the object reader, then their trees in another, however many there are."""
+    if not places:
+        return []
+    commits = [parse_commit(_expect(sha, found, "commit"))
+               for (sha, _, _), found in zip(places, objects.read_many([p[0] for p in places]))]
+    trees = objects.read_many([commit.tree for commit in commits])
+    records = []
+    for (sha, space, key), commit, tree in zip(places, commits, trees):
+        message = read_message(sha, key, commit.message)
+        check_placement(sha, space, key, message,
+                        expected_key=program_key(message.iteration, message.slot),
+                        baseline_key=baseline_key)
+        blob = next((e.sha for e in parse_tree(_expect(commit.tree, tree, "tree"))
+                     if e.name == program_file and not e.is_tree), None)
+        if blob is None:
+            raise WorkspaceError(f"commit {sha[:12]} has no {program_file}")
+        parent = commit.parents[0] if commit.parents else None
+        records.append(ProgramRecord(id=sha, parent_id=None if parent == root else parent,
+                                     key=key, message=message, program_blob=blob))
+    return records
+
+
+def _expect(sha: str, found: tuple[str, bytes] | None, kind: str) -> bytes:
+    if found is None or found[0] != kind:
+        raise ObjectError(f"no git {kind} {sha}" if found is None
+                          else f"{sha[:12]} is a {found[0]}, not a {kind}")
+    return found[1]
 
 
 def iteration_key(iteration: int) -> str:

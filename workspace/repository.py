@@ -30,10 +30,9 @@ from adrs.workspace.objects import ObjectError, ObjectStore, TreeEntry
 from adrs.workspace.records import (
     ProgramRecord,
     WorkspaceError,
-    check_placement,
     iteration_key,
     program_key,
-    read_message,
+    read_records,
 )
 from adrs.workspace.refs import RefError, RefStore
 from adrs.workspace.revisions import resolve_revision
@@ -238,19 +237,21 @@ class RunRepository:
         """Every committed program (baseline, evaluated, rejected, failed) by (iteration, slot),
         rebuilt from the refs as they are now (one listing; known commits are not re-read)."""
         with self._lock:
-            found = []
+            shas = []
             for ref, sha in self._refs.list(*self._spaces_prefixes()):
                 space, key = ref.removeprefix("refs/adrs/").split("/", 1)
                 self._index(space, key, sha)
-                found.append(self._record(sha))
-            return sorted(found, key=lambda r: (r.iteration, r.slot, r.key))
+                shas.append(sha)
+            self._read_records([sha for sha in shas if sha not in self._records])
+            return sorted((self._records[sha] for sha in shas),
+                          key=lambda r: (r.iteration, r.slot, r.key))
 
     def record(self, rev: str) -> ProgramRecord:
         """The record of one program."""
         with self._lock:
             sha = self._resolve(rev)
             if sha not in self._spaces:
-                raise WorkspaceError(f"{rev} is not a committed program")
+                raise WorkspaceError(f"{rev} is not a program of this run")
             return self._record(sha)
 
     def program_source(self, rev: str) -> str:
@@ -369,18 +370,14 @@ class RunRepository:
                                 keys=self._keys, programs=self._spaces, key_of=program_key)
 
     def _record(self, sha: str) -> ProgramRecord:
-        if sha not in self._records:
-            space, key = self._spaces[sha]
-            commit = self._objects.commit(sha)
-            message = read_message(sha, key, commit.message)
-            check_placement(sha, space, key, message,
-                            expected_key=program_key(message.iteration, message.slot),
-                            baseline_key=BASELINE_KEY)
-            parent = commit.parents[0] if commit.parents else None
-            self._records[sha] = ProgramRecord(
-                id=sha, parent_id=None if parent == self.root_sha else parent, key=key,
-                message=message, program_blob=self._program_blob(sha))
+        self._read_records([sha] if sha not in self._records else [])
         return self._records[sha]
+
+    def _read_records(self, shas: list[str]) -> None:
+        places = [(sha, *self._spaces[sha]) for sha in shas]
+        for record in read_records(self._objects, places, root=self.root_sha,
+                                   program_file=PROGRAM_FILE, baseline_key=BASELINE_KEY):
+            self._records[record.id] = record
 
     def _program_blob(self, sha: str) -> str:
         entry = self._entry(sha, PROGRAM_FILE)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich import box
+from rich.cells import cell_len, set_cell_size
 from rich.console import Console
 from rich.markup import escape
 from rich.syntax import Syntax
@@ -47,19 +47,23 @@ def log_command(
     shown = database.top(top, island) if top is not None else [
         r for r in database.records if island is None or r.island == island]
     shown = [r for r in shown if not status or r.status in status]
-    if wide:
-        for record in shown:
-            _print_whole(record, by_id.get(record.parent_id or ""), record.id == best_id)
+    if wide:  # one print for all: Rich costs per call, and thousands of calls took seconds
+        console.print("\n".join(_whole(record, by_id.get(record.parent_id or ""),
+                                       record.id == best_id) for record in shown),
+                      highlight=False, emoji=False, soft_wrap=True)  # the terminal wraps long lines
     else:
         console.print(_log_table(str(run_dir), shown, by_id, best_id,
-                                 with_island=len({r.island for r in database.records}) > 1))
+                                 with_island=len({r.island for r in database.records}) > 1),
+                      highlight=False, emoji=False, soft_wrap=True)
     if not shown:
         console.print("[dim]no program matches[/]")
 
 
 def _log_table(title: str, shown: list[ProgramRecord], by_id: dict[str, ProgramRecord],
-               best_id: str, with_island: bool) -> Table:
-    """One line per program; the summary gets what the other columns leave and is cut there."""
+               best_id: str, with_island: bool) -> str:
+    """One line per program, as console markup; the summary gets what the other columns leave
+    and is cut there. Laid out here rather than by a Rich Table, whose layout of thousands of
+    rows took seconds."""
     rows = []
     for record in shown:
         parent = by_id.get(record.parent_id or "")
@@ -69,32 +73,36 @@ def _log_table(title: str, shown: list[ProgramRecord], by_id: dict[str, ProgramR
                      score + (" *" if record.id == best_id else ""), record.summary))
     names = ("key", "parent", *(("isl",) if with_island else ()), "status", "score")
     widths = [max([len(name), *(len(row[i]) for row in rows)]) for i, name in enumerate(names)]
-    # Rich would crop the line rather than shorten a no-wrap cell: cut the summary ourselves.
-    # Each column costs two spaces of padding and one of rule; the box adds one at each edge.
-    room = max(16, console.width - sum(widths) - 3 * (len(names) + 1) - 1)
-    table = Table(title=escape(title), box=box.SIMPLE_HEAD, pad_edge=False)
-    for name, width in zip(names, widths):
-        table.add_column(name, no_wrap=True, min_width=width,
-                         justify="right" if name in ("isl", "score") else "left")
-    table.add_column("summary", no_wrap=True)
-    for row in rows:
-        *fixed, status, score, summary = row
-        cut = summary if len(summary) <= room else summary[:room - 1].rstrip() + "…"
-        table.add_row(*fixed, status_text(status), score, escape(cut))
-    return table
+    gap, at = "   ", names.index("status")
+    room = max(16, console.width - sum(widths) - len(gap) * len(names))
+
+    def line(cells: tuple[str, ...], coloured: bool) -> str:
+        *fixed, summary = cells
+        padded = [escape(cell.rjust(width) if name in ("isl", "score") else cell.ljust(width))
+                  for name, cell, width in zip(names, fixed, widths)]
+        if coloured:  # the markup goes around the padded word: it takes no room
+            padded[at] = status_text(fixed[at]) + " " * (widths[at] - len(fixed[at]))
+        fits = cell_len(summary) <= room  # in terminal cells: a wide character takes two
+        cut = summary if fits else set_cell_size(summary, room - 1).rstrip() + "…"
+        return gap.join([*padded, escape(cut)]).rstrip()
+
+    rule = "─" * min(console.width, sum(widths) + len(gap) * len(names) + room)
+    return "\n".join([f"[bold]{escape(title)}[/]", f"[bold]{line((*names, 'summary'), False)}[/]",
+                      f"[dim]{rule}[/]", *(line(row, True) for row in rows)])
 
 
-def _print_whole(record: ProgramRecord, parent: ProgramRecord | None, best: bool) -> None:
-    """Everything `log` knows of a program, over as many lines as it takes."""
+def _whole(record: ProgramRecord, parent: ProgramRecord | None, best: bool) -> str:
+    """Everything `log` knows of a program, as console markup over as many lines as it takes."""
     score = "" if record.score is None else f"  {record.score:.4f}" + (" (best)" if best else "")
-    console.print(f"[bold]{record.key}[/] [dim]{record.id[:10]}[/]  from "
-                  f"{parent.key if parent else '-'}  island {record.island}  "
-                  f"{status_text(record.status)}{score}  [dim]{escape(record.message.operator)}[/]")
-    console.print(f"  {escape(record.summary)}")
+    lines = [f"[bold]{record.key}[/] [dim]{record.id[:10]}[/]  from "
+             f"{parent.key if parent else '-'}  island {record.island}  "
+             f"{status_text(record.status)}{score}  [dim]{escape(record.message.operator)}[/]",
+             f"  {escape(record.summary)}"]
     if record.message.verdict:
-        console.print(f"  [dim]critic:[/] {escape(short_verdict(record.message.verdict))}")
+        lines.append(f"  [dim]critic:[/] {escape(short_verdict(record.message.verdict))}")
     if record.message.review:
-        console.print(f"  [dim]review:[/] {escape(record.message.review.describe())}")
+        lines.append(f"  [dim]review:[/] {escape(record.message.review.describe())}")
+    return "\n".join(lines)
 
 
 @app.command()
@@ -110,15 +118,11 @@ def show(run_dir: RunArgument,
             other_id = repo.resolve(other) if other is not None else None
         except WorkspaceError as exc:
             fail(str(exc))
-        records = {r.id: r for r in repo.records()}
-        for name, sha in ((rev, commit_id), (other, other_id)):
-            if sha is not None and sha not in records:
-                fail(f"{name} is not a program of this run")
-        if other_id is not None:
-            _show_two(records[commit_id], records[other_id], repo.program_source(commit_id),
+        record = _program(repo, rev)  # this one program is read, not the whole run
+        if other is not None and other_id is not None:
+            _show_two(record, _program(repo, other), repo.program_source(commit_id),
                       repo.program_source(other_id))
             return
-        record = records[commit_id]
         diff = repo.diff_to_parent(commit_id)
     message = record.message
     console.rule(f"{record.key}  {commit_id[:10]}  {status_text(record.status)}")
@@ -136,6 +140,13 @@ def show(run_dir: RunArgument,
         figures.add_row(name, f"{value:.6g}")
     console.print(figures)
     console.print(Syntax(diff, "diff", theme="ansi_dark") if diff else "(no change to program.py)")
+
+
+def _program(repo: RunRepository, sha: str) -> ProgramRecord:
+    try:
+        return repo.record(sha)
+    except WorkspaceError as exc:
+        fail(str(exc))
 
 
 def _show_two(old: ProgramRecord, new: ProgramRecord, old_source: str, new_source: str) -> None:

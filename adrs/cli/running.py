@@ -17,7 +17,15 @@ from adrs.cli.reviewing import terminal_reviewer
 from adrs.graph.catalogue import is_peer_config, load_problem
 from adrs.graph.containment import isolation_line
 from adrs.graph.rundir import RunError, open_run
-from adrs.graph.runner import build_team, create_run, execute, probe_models, replay_source, run_status
+from adrs.graph.runner import (
+    build_team,
+    create_run,
+    execute,
+    finished_state,
+    probe_models,
+    replay_source,
+    run_status,
+)
 from adrs.graph.settings import ROLES, RunSettings, SettingsError
 from adrs.graph.spend import describe_faults, describe_usage, total_dollars, total_tokens
 
@@ -159,6 +167,12 @@ def resume(run_dir: Annotated[Path, typer.Argument(help="The run directory.")]) 
     try:
         with open_run(run_dir) as opened:
             settings = opened.settings
+        final = finished_state(run_dir)
+        if final is not None:  # said at once: no jail probe, no model
+            console.print(f"{escape(str(run_dir))} has finished; nothing to resume "
+                          f"(stopped: {escape(str(final.get('stop_reason', 'unknown')))})")
+            _check_something_was_evaluated(final, final, settings)  # ever, for a model run
+            return
         console.print(f"[bold]isolation[/]: {escape(isolation_line(settings))}")
         _drive(run_dir, settings)
     except EXPECTED as exc:

@@ -38,14 +38,15 @@ def serve(
     compare: Annotated[Optional[list[Path]], typer.Option(help="Another run to show beside it.")] = None,
 ) -> None:
     """A live web viewer of a run: lineage, scores, rationale, diffs, spend (read-only by default)."""
+    sources: list[RunSource] = []  # the run, then the runs to compare; a bad one fails here
     try:
         access = Access(host=host, public=public, token=token, writable=writable)
-        others = list(compare or [])
-        for other in others:
-            summarise(other)  # a bad run fails here, not on the first page view
-        source = RunSource(run_dir)
-        server = ViewerServer(create_app(source, access, others), host, port)
+        for path in (run_dir, *(compare or [])):
+            sources.append(RunSource(path))
+        server = ViewerServer(create_app(sources[0], access, sources[1:]), host, port)
     except (ViewerError, *EXPECTED) as exc:
+        for opened in sources:
+            opened.close()
         fail(str(exc))
     mode = "writable" if writable else "read-only"
     suffix = "?token=<your token>" if token else ""
@@ -54,7 +55,8 @@ def serve(
     try:
         server.run()
     finally:
-        source.close()
+        for opened in sources:
+            opened.close()
 
 
 @app.command()

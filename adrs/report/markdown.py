@@ -8,10 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from adrs.graph.rundir import open_run
-from adrs.report import plots
 from adrs.report.series import evaluations, lineage, outcomes_per_iteration, rationale
-from adrs.report.summary import RunSummary, comparison_rows, summarise
-from adrs.workspace.database import ProgramDatabase
+from adrs.report.summary import RunSummary, comparison_rows, read_summary
 from adrs.workspace.repository import ProgramRecord
 
 CAPTIONS = {
@@ -33,12 +31,12 @@ class Report:
 
 def write_report(run_dir: Path, out: Path) -> Report:
     """Write report.md and its PNG plots into `out` (created if needed)."""
-    summary = summarise(run_dir)
-    with open_run(run_dir) as run:
-        records = ProgramDatabase.from_repository(run.repository).records
-        database = ProgramDatabase(records)
-        best = database.best
+    with open_run(run_dir) as run:  # the run is read once, for the summary and the rest
+        summary, database = read_summary(run)
+        records, best = database.records, database.best
         best_source = run.repository.program_source(best.id)
+    from adrs.report import plots  # matplotlib loads here, not for every command of the CLI
+
     out.mkdir(parents=True, exist_ok=True)
     history = evaluations(records)
     best_index = next(e.index for e in history if e.key == best.key)

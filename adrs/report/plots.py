@@ -69,18 +69,23 @@ def workload_plot(baseline: Mapping[str, float], best: Mapping[str, float], best
 
 
 def outcome_plot(table: Mapping[int, Mapping[str, int]], path: Path) -> Path:
-    """Candidates per iteration, stacked by outcome: evaluated, rejected, failed."""
+    """Candidates per iteration, stacked by outcome: evaluated, rejected, failed.
+
+    Each outcome is one filled step outline over every iteration (an iteration without
+    candidates counts zero), not a bar per iteration: thousands of bars took seconds to draw."""
     figure = Figure(figsize=(8, 3.6), dpi=DPI)
     axes = figure.subplots()
-    iterations = list(table)
+    iterations = list(range(min(table), max(table) + 1)) if table else []
+    edges = [i - 0.5 for i in iterations] + ([iterations[-1] + 0.5] if iterations else [])
     bottom = [0] * len(iterations)
     for outcome in OUTCOMES:
-        counts = [table[i].get(outcome, 0) for i in iterations]
+        counts = [table.get(i, {}).get(outcome, 0) for i in iterations]
         if not any(counts):
-            continue  # an outcome that never happened gets no bar and no legend entry
-        axes.bar(iterations, counts, bottom=bottom, color=COLOURS[outcome], label=outcome,
-                 width=0.8)
-        bottom = [b + c for b, c in zip(bottom, counts)]
+            continue  # an outcome that never happened gets no area and no legend entry
+        top = [b + c for b, c in zip(bottom, counts)]
+        axes.stairs(top, edges, baseline=bottom, fill=True, color=COLOURS[outcome],
+                    label=outcome)
+        bottom = top
     axes.set_xlabel("iteration")
     axes.set_ylabel("candidates")
     axes.set_title("Outcomes per iteration")

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from adrs.graph.builder import build_graph
 from adrs.graph.review import pending_reviews
-from adrs.graph.rundir import THREAD, open_run
+from adrs.graph.rundir import THREAD, Run, open_run
 from adrs.graph.settings import ROLES, RunSettings
 from adrs.graph.spend import total_dollars, total_tokens
 from adrs.workspace.database import ProgramDatabase
@@ -74,11 +74,17 @@ def summarise_parts(name: str, settings: RunSettings, records: Sequence[ProgramR
 
 def summarise(run_dir: Path) -> RunSummary:
     """The summary of the run at `run_dir` (RunError if it is not one)."""
-    with open_run(run_dir) as run, run.checkpointer() as saver:
-        records = ProgramDatabase.from_repository(run.repository).records
+    with open_run(run_dir) as run:
+        return read_summary(run)[0]
+
+
+def read_summary(run: Run) -> tuple[RunSummary, ProgramDatabase]:
+    """The summary of an open run, and the program database it was made from."""
+    with run.checkpointer() as saver:
+        database = ProgramDatabase.from_repository(run.repository)
         snapshot = build_graph(saver).get_state({"configurable": THREAD})
-        return summarise_parts(run.paths.root.name, run.settings, records, snapshot.values,
-                               paused=bool(pending_reviews(snapshot)))
+    return summarise_parts(run.paths.root.name, run.settings, database.records, snapshot.values,
+                           paused=bool(pending_reviews(snapshot))), database
 
 
 def _score(figures: Mapping[str, Any] | None) -> float | None:

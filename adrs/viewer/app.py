@@ -11,7 +11,6 @@ import json
 import re
 from collections.abc import Sequence
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -26,7 +25,7 @@ from starlette.routing import Route
 
 from adrs.graph.errors import USER_ERRORS
 from adrs.graph.review import ReviewAnswer
-from adrs.report.summary import RunSummary, comparison_rows, summarise
+from adrs.report.summary import RunSummary, comparison_rows
 from adrs.viewer import views
 from adrs.viewer.access import Access, SecurityHeadersMiddleware, TokenMiddleware
 from adrs.viewer.source import RunSource
@@ -41,8 +40,9 @@ def _asset(name: str) -> str:
     return (resources.files("adrs.viewer") / "static" / name).read_text(encoding="utf-8")
 
 
-def create_app(source: RunSource, access: Access, compare: Sequence[Path] = ()) -> Starlette:
-    """The viewer of the run `source` holds; `compare` names other runs shown beside it."""
+def create_app(source: RunSource, access: Access, compare: Sequence[RunSource] = ()) -> Starlette:
+    """The viewer of the run `source` holds; `compare` holds other runs shown beside it (open
+    for the viewer's lifetime, like `source`: a request reads only what changed in them)."""
     page, script = _asset("index.html"), _asset("viewer.js")
     style = _asset("viewer.css") + "\n" + views.CODE_CSS
 
@@ -75,16 +75,15 @@ def create_app(source: RunSource, access: Access, compare: Sequence[Path] = ()) 
         record = source.record(key) if _PROGRAM.match(key) else None
         if record is None:
             return JSONResponse({"error": "no such candidate"}, status_code=404)
-        records = source.snapshot().database.records
-        parent = next((r for r in records if r.id == record.parent_id), None)
-        children = [r for r in records if r.parent_id == record.id]
+        database = source.snapshot().database
+        parent = database.get(record.parent_id) if record.parent_id in database else None
+        children = [r for r in database.records if r.parent_id == record.id]
         return JSONResponse(views.detail(record, parent, source.note(record),
                                          source.diff(record), children))
 
     def compare_json(request: Request) -> Response:
-        summaries: list[RunSummary] = [source.summary()]
         try:
-            summaries += [summarise(path) for path in compare]
+            summaries: list[RunSummary] = [run.summary() for run in (source, *compare)]
         except USER_ERRORS as exc:
             return JSONResponse({"error": str(exc)}, status_code=500)
         return JSONResponse({"runs": [s.name for s in summaries],

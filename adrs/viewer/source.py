@@ -67,7 +67,10 @@ class RunSource:
             return read
 
     def _read(self) -> Snapshot:
-        database = ProgramDatabase.from_repository(self.run.repository)
+        records = self.run.repository.records()  # the records it knows are not read again
+        database = self._cached[1].database if self._cached else None
+        if database is None or list(database.records) != records:  # most polls: no new program
+            database = ProgramDatabase(records)
         checkpoint = self._graph.get_state({"configurable": THREAD})
         pending = tuple(pending_reviews(checkpoint))
         steering = self._steering.notes()
@@ -84,10 +87,8 @@ class RunSource:
 
     def record(self, key: str) -> ProgramRecord | None:
         """A program by key (i0007-s1) or full commit id, or None."""
-        for record in self.snapshot().database.records:
-            if key in (record.key, record.id):
-                return record
-        return None
+        database = self.snapshot().database
+        return database.get(key) if key in database else None  # indexed: no scan
 
     def note(self, record: ProgramRecord) -> str | None:
         return self.run.repository.note(record.id)

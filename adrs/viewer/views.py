@@ -59,8 +59,10 @@ def candidates(records: Sequence[ProgramRecord], best_id: str) -> list[dict[str,
 
 
 def progress(records: Sequence[ProgramRecord]) -> dict[str, list[list[float]]]:
-    """Best score so far per island, by iteration (JSON keys are strings)."""
-    return {str(island): [[x, y] for x, y in line]
+    """Best score so far per island, by iteration (JSON keys are strings): the points where it
+    rises and the last one, all the page's step line needs (not one per iteration)."""
+    return {str(island): [[x, y] for i, (x, y) in enumerate(line)
+                          if i in (0, len(line) - 1) or y != line[i - 1][1]]
             for island, line in best_by_island(records).items()}
 
 

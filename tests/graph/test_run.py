@@ -12,6 +12,7 @@ from adrs.graph.settings import RunSettings
 from adrs.tools.problem import Problem
 from adrs.workspace.repository import RunRepository
 from tests.conftest import start_run
+from tests.viewer.runs import model_run
 
 
 def history(run_dir):
@@ -116,3 +117,13 @@ def test_resume_clears_git_locks_left_by_a_killed_process(toy_dir, tmp_path):
         (run_dir / stale).write_text("")
     final = execute(run_dir)
     assert final["iteration"] == 2 and not (run_dir / ".git/index.lock").exists()
+
+
+def test_a_finished_model_run_resumes_to_its_end_without_a_model_or_a_jail(tmp_path, monkeypatch):
+    """Nothing is left to do: resuming needs no API key, no team and no isolation probe."""
+    run_dir, _ = model_run(tmp_path)
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr("adrs.graph.runner.require_isolation", lambda settings: pytest.fail(
+        "a finished run probed the jail"))
+    assert execute(run_dir)["stop_reason"] == "completed 2 iterations"

@@ -35,12 +35,14 @@ def spending_run(tmp_path_factory) -> Path:
 @contextmanager
 def viewer(run_dir: Path, access: Access | None = None, compare: tuple[Path, ...] = (),
            base_url: str = BASE) -> Iterator[TestClient]:
-    source = RunSource(run_dir)
+    sources = [RunSource(path) for path in (run_dir, *compare)]
     try:
-        with TestClient(create_app(source, access or Access(), compare), base_url=base_url) as client:
+        with TestClient(create_app(sources[0], access or Access(), sources[1:]),
+                        base_url=base_url) as client:
             yield client
     finally:
-        source.close()
+        for source in sources:
+            source.close()
 
 
 @contextmanager

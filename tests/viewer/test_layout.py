@@ -3,7 +3,9 @@ islands stack as bands."""
 
 from __future__ import annotations
 
-from adrs.viewer.views import layout
+from dataclasses import replace
+
+from adrs.viewer.views import layout, progress
 from adrs.workspace.messages import CandidateMessage
 from adrs.workspace.repository import ProgramRecord
 
@@ -43,3 +45,12 @@ def test_islands_are_bands_and_a_migrant_starts_its_islands_band():
     assert max(rows[k] for k in ("i0000-s0", "i0001-s0")) < min(
         rows[k] for k in ("i0001-s1", "i0002-s0", "i0002-s1"))
     assert len(set(place.values())) == len(records)
+
+
+def test_progress_sends_the_rises_and_the_last_point_of_each_island():
+    scores = [0.5, 0.5, 0.7, 0.6, 0.6, 0.9, 0.8]
+    records = [program("i0000-s0", None)] + [program(f"i{n:04d}-s0", "i0000-s0")
+                                             for n in range(1, len(scores))]
+    records = [replace(r, message=r.message.model_copy(update={"score": score}))
+               for r, score in zip(records, scores)]
+    assert progress(records) == {"0": [[0, 0.5], [2, 0.7], [5, 0.9], [6, 0.9]]}
