@@ -11,6 +11,7 @@ The run's copy of a problem records its layout in LAYOUT_FILE, so it loads the s
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -108,6 +109,7 @@ def from_files(program: Path | None, evaluator: Path, config: Path | None) -> La
     if root is None:
         raise LayoutError(f"{program} and {evaluator} must sit in one folder, or one in a "
                           "sub-folder of the other's")
+    _check_not_a_catch_all(root)
     config_name = None
     if config is not None:
         config = config.resolve()
@@ -120,6 +122,27 @@ def from_files(program: Path | None, evaluator: Path, config: Path | None) -> La
                                else f"{PEER_PROGRAM_STEM}.py"),
                   config_file=config_name, readme=_if_file(root, README),
                   from_scratch=program is None)
+
+
+# The folder holding a loose evaluator file is the problem, copied whole into every run; past
+# this many files it is a catch-all folder (a home folder, Downloads), not a problem's own.
+MAX_LOOSE_FOLDER_FILES = 5000
+
+
+def _check_not_a_catch_all(root: Path) -> None:
+    """A LayoutError when the evaluator's folder is the home folder or holds too many files."""
+    why = "is your home folder" if root == Path.home().resolve() else ""
+    if not why:
+        count = 0
+        for _folder, dirs, files in os.walk(root):
+            dirs[:] = [name for name in dirs if name not in (".git", "__pycache__")]
+            count += len(files)
+            if count > MAX_LOOSE_FOLDER_FILES:
+                why = f"holds more than {MAX_LOOSE_FOLDER_FILES} files"
+                break
+    if why:
+        raise LayoutError(f"{root} {why}, and a run copies the evaluator's folder whole: put the "
+                          "evaluator, the program and what they read in a folder of their own")
 
 
 def _recorded(root: Path, path: Path) -> Layout:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from adrs.graph.runner import create_run
 from adrs.graph.settings import RunSettings
+from adrs.tools import layouts
 from adrs.tools.layouts import LAYOUT_FILE
-from adrs.tools.problem import Problem
+from adrs.tools.problem import Problem, ProblemError
 from adrs.workspace.repository import RunRepository
 from tests.peers.helpers import fixture
 
@@ -61,3 +64,23 @@ def test_problem_toml_beside_a_peers_program_needs_no_evolve_file(tmp_path):
     (folder / "README.md").write_text("Size the pool.\n")
     problem = Problem.load(folder)
     assert problem.spec.evolve_file == "initial_program.py" and problem.notices == ()
+
+
+def test_a_loose_evaluator_in_a_catch_all_folder_is_refused_before_anything_is_copied(
+        tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "evaluate.py").write_text(EVALUATOR)
+    monkeypatch.setattr(layouts.Path, "home", lambda: home)
+    with pytest.raises(ProblemError, match="is your home folder"):
+        Problem.from_files(None, home / "evaluate.py", None)
+    crowded = tmp_path / "downloads"
+    (crowded / "old").mkdir(parents=True)
+    (crowded / "evaluate.py").write_text(EVALUATOR)
+    for number in range(3):
+        (crowded / "old" / f"f{number}").write_text("")
+    monkeypatch.setattr(layouts, "MAX_LOOSE_FOLDER_FILES", 3)
+    with pytest.raises(ProblemError, match="holds more than 3 files.*a folder of their own"):
+        Problem.from_files(None, crowded / "evaluate.py", None)
+    (crowded / "old" / "f0").unlink()
+    assert Problem.from_files(None, crowded / "evaluate.py", None).from_scratch
