@@ -306,8 +306,12 @@ class _ChannelReader(threading.Thread):
             poller = select.poll()
             poller.register(self._fd, select.POLLIN)
             while True:
-                if not poller.poll(_POLL_MS):
-                    if self._stop_asked.is_set():
+                # The flag is read before polling: a poll that came back empty may be stale by
+                # the time its thread runs again (under load, after the child wrote and the
+                # caller said finish); only a poll begun after finish proves nothing is left.
+                stopping = self._stop_asked.is_set()
+                if not poller.poll(0 if stopping else _POLL_MS):
+                    if stopping:
                         return
                     continue
                 chunk = os.read(self._fd, 1 << 16)

@@ -212,3 +212,36 @@ def test_cwd_is_the_given_folder(tmp_path):
     outcome = run_script(tmp_path, "import os\nprint(os.getcwd())\n")
     assert outcome.stdout_tail.strip() == str(tmp_path.resolve())
     assert outcome.duration_seconds > 0
+
+
+def test_a_result_written_while_the_reader_was_descheduled_is_not_lost(monkeypatch):
+    """Under load the reader's poll can come back empty, the child write and exit, and the caller
+    say finish, all before the reader's thread runs again: it must look once more, not stop."""
+    from adrs.tools import sandbox
+
+    original_poll = sandbox.select.poll
+
+    read_fd, write_fd = os.pipe()
+    reader = sandbox._ChannelReader(read_fd, 1 << 20)
+
+    class StalePoll:  # the first poll returns empty, after the race has happened meanwhile
+        def __init__(self):
+            self._poll, self._calls = original_poll(), 0
+
+        def register(self, fd, events):
+            self._poll.register(fd, events)
+
+        def poll(self, timeout):
+            self._calls += 1
+            if self._calls == 1:
+                os.write(write_fd, b'{"ok": true}')
+                os.close(write_fd)  # the child is gone...
+                reader._stop_asked.set()  # ...and the caller said finish
+                return []
+            return self._poll.poll(timeout)
+
+    monkeypatch.setattr(sandbox.select, "poll", StalePoll)
+    reader.start()
+    reader.finish()
+    os.close(read_fd)
+    assert reader.data == b'{"ok": true}'
