@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import select
 import subprocess
 import threading
 import zlib
@@ -86,11 +87,16 @@ class ObjectStore:
             reader = self._batch()
             assert reader.stdin is not None and reader.stdout is not None
             requests = b"".join(sha.encode("ascii") + b"\n" for sha in shas)
-            # A thread writes while this one reads: git answers as it reads, and both pipes
-            # would fill up if all the questions went in before any answer came out.
+            # Many questions: a thread writes while this one reads, since git answers as it
+            # reads and both pipes would fill up if all the questions went in first. A few (one
+            # record's commit and tree, at every commit) fit in the empty pipe: written here.
             failure: list[OSError] = []
-            writer = threading.Thread(target=_feed, args=(reader.stdin, requests, failure))
-            writer.start()
+            writer = None
+            if len(requests) <= select.PIPE_BUF:
+                _feed(reader.stdin, requests, failure)
+            else:
+                writer = threading.Thread(target=_feed, args=(reader.stdin, requests, failure))
+                writer.start()
             found: list[tuple[str, bytes] | None] = []
             try:
                 for _ in shas:
@@ -103,7 +109,8 @@ class ObjectStore:
                     size = int(parts[2])
                     found.append((parts[1].decode(), reader.stdout.read(size + 1)[:size]))
             finally:
-                writer.join()
+                if writer is not None:
+                    writer.join()
             if failure or len(found) != len(shas):
                 self._stop_reader()
                 raise ObjectError(f"git cat-file stopped: {failure[0] if failure else 'no answer'}")
