@@ -370,7 +370,8 @@ class RunRepository:
                                 keys=self._keys, programs=self._spaces, key_of=program_key)
 
     def _record(self, sha: str) -> ProgramRecord:
-        self._read_records([sha] if sha not in self._records else [])
+        if sha not in self._records:
+            self._read_records([sha])
         return self._records[sha]
 
     def _read_records(self, shas: list[str]) -> None:
